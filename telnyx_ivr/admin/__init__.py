@@ -1,0 +1,3 @@
+from .events import WebhookEventAdmin
+
+__all__ = ["WebhookEventAdmin"]

@@ -1,0 +1,111 @@
+"""The app's settings: one ``TELNYX_IVR`` dict in the host's settings.
+
+Read lazily and dropped on ``setting_changed`` (as DRF does), so that
+``override_settings(TELNYX_IVR={...})`` works in tests and nothing is read at import time.
+
+    from telnyx_ivr.conf import ivr_settings
+    ivr_settings.API_KEY
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+SETTINGS_NAME = "TELNYX_IVR"
+
+DEFAULTS = {
+    # --- Webhook verification -------------------------------------------------------------
+    # Base64 Ed25519 public key(s) from the Telnyx portal. A list, or one string with
+    # comma-separated keys: during a key rotation both the old and the new key verify.
+    "PUBLIC_KEYS": [],
+    # How far (seconds) the telnyx-timestamp header may be from our clock, either way.
+    "TIMESTAMP_TOLERANCE_SECONDS": 300,
+    # Largest webhook body accepted; larger ones get 413 before they are read.
+    "MAX_BODY_BYTES": 1024 * 1024,
+    # Turns signature verification off. Only for local experiments: system check
+    # telnyx_ivr.W002 warns for as long as it is on, and it never depends on DEBUG.
+    "INSECURE_SKIP_SIGNATURE_VERIFICATION": False,
+    # --- Call Control API -----------------------------------------------------------------
+    # Read from the environment by the host's settings; never stored in the database.
+    "API_KEY": None,
+    "API_BASE_URL": "https://api.telnyx.com/v2",
+    # Telnyx asks clients to resend (same command_id) a command unanswered after ~500 ms,
+    # so the read timeout is short on purpose.
+    "CONNECT_TIMEOUT": 3.05,
+    "READ_TIMEOUT": 0.5,
+    # Retries of 429, 5xx, connection errors and timeouts (same command_id each time).
+    "MAX_RETRIES": 2,
+    "RETRY_BACKOFF_SECONDS": 0.5,
+    "RETRY_BACKOFF_MAX_SECONDS": 8.0,
+    # --- Processing -----------------------------------------------------------------------
+    # Events still pending this long after they arrived are queued again by
+    # telnyx_ivr.tasks.requeue_stale_events (run it from Celery beat).
+    "STALE_EVENT_SECONDS": 300,
+}
+
+# Settings that have no usable default: reading one that is unset raises an error naming it.
+REQUIRED = frozenset({"API_KEY"})
+
+
+class IVRSettings:
+    def __init__(self, defaults=None):
+        self.defaults = defaults or DEFAULTS
+        self._cached = set()
+
+    @property
+    def user_settings(self):
+        if not hasattr(self, "_user_settings"):
+            value = getattr(settings, SETTINGS_NAME, {})
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(
+                    f"settings.{SETTINGS_NAME} must be a dict, not {type(value).__name__}."
+                )
+            unknown = sorted(set(value) - set(self.defaults))
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"Unknown key(s) in settings.{SETTINGS_NAME}: {', '.join(unknown)}. "
+                    f"Valid keys: {', '.join(sorted(self.defaults))}."
+                )
+            self._user_settings = value
+        return self._user_settings
+
+    def __getattr__(self, attr):
+        if attr not in self.defaults:
+            raise AttributeError(f"Invalid {SETTINGS_NAME} setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr in REQUIRED and not value:
+            raise ImproperlyConfigured(
+                f'{SETTINGS_NAME}["{attr}"] is not set. Add it to settings.{SETTINGS_NAME} '
+                f"(the example project reads it from the TELNYX_{attr} environment variable)."
+            )
+        if attr == "PUBLIC_KEYS":
+            value = parse_key_list(value)
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self):
+        for attr in self._cached:
+            delattr(self, attr)
+        self._cached.clear()
+        if hasattr(self, "_user_settings"):
+            delattr(self, "_user_settings")
+
+
+def parse_key_list(value):
+    """Accept a list of keys or one comma-separated string; drop blanks."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [key.strip() for key in value if key and key.strip()]
+
+
+ivr_settings = IVRSettings(DEFAULTS)
+
+
+@receiver(setting_changed)
+def _reload_settings(*, setting, **kwargs):
+    if setting == SETTINGS_NAME:
+        ivr_settings.reload()

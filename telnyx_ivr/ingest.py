@@ -1,0 +1,64 @@
+"""Store a verified webhook event exactly once and queue its processing after commit."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from .models import WebhookEvent
+from .signals import webhook_event_stored
+
+logger = logging.getLogger("telnyx_ivr.webhooks")
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    event: WebhookEvent
+    created: bool
+
+
+def store_event(parsed, raw_body):
+    """Insert the event, or count a redelivery of one already stored.
+
+    Concurrent deliveries of one event race on the unique ``event_id``: the loser's insert
+    fails inside its savepoint and it only bumps the counters, so exactly one row and one
+    task exist whatever the interleaving.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(
+                    event_id=parsed.event_id,
+                    event_type=parsed.event_type,
+                    occurred_at=parsed.occurred_at,
+                    call_control_id=parsed.call_control_id,
+                    call_session_id=parsed.call_session_id,
+                    call_leg_id=parsed.call_leg_id,
+                    client_state=parsed.client_state,
+                    client_state_raw=parsed.client_state_raw,
+                    attempt=parsed.attempt,
+                    raw_body=raw_body.decode("utf-8"),
+                    payload=parsed.body,
+                )
+        except IntegrityError:
+            WebhookEvent.objects.filter(event_id=parsed.event_id).update(
+                deliveries=F("deliveries") + 1, attempt=Greatest(F("attempt"), parsed.attempt)
+            )
+            event = WebhookEvent.objects.get(event_id=parsed.event_id)
+            return StoreResult(event=event, created=False)
+        transaction.on_commit(lambda: _after_commit(event))
+    return StoreResult(event=event, created=True)
+
+
+def _after_commit(event):
+    enqueue(event.pk)
+    webhook_event_stored.send(sender=WebhookEvent, event=event)
+
+
+def enqueue(event_pk):
+    from .tasks import process_event
+
+    process_event.delay(event_pk, time.time())

@@ -1,0 +1,3 @@
+from .events import WebhookEvent
+
+__all__ = ["WebhookEvent"]

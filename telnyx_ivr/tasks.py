@@ -1,0 +1,37 @@
+"""Celery tasks. Thin on purpose: each loads what it needs and hands it to plain code."""
+
+import logging
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from .conf import ivr_settings
+from .models import WebhookEvent
+from .processing import process_stored_event
+
+logger = logging.getLogger("telnyx_ivr.tasks")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def process_event(event_pk, queued_at=None):
+    """Process one stored webhook event. Safe to run twice: processed events are skipped."""
+    wait_ms = (time.time() - queued_at) * 1000 if queued_at else None
+    process_stored_event(event_pk, queue_wait_ms=wait_ms)
+
+
+@shared_task(ignore_result=True)
+def requeue_stale_events():
+    """Queue again events still pending long after arrival (a lost broker message, say)."""
+    cutoff = timezone.now() - timedelta(seconds=ivr_settings.STALE_EVENT_SECONDS)
+    stale = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.PENDING, received_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    count = 0
+    for pk in stale.iterator():
+        process_event.delay(pk, time.time())
+        count += 1
+    if count:
+        logger.warning("Queued %d stale pending webhook event(s) again", count)
+    return count

@@ -1,0 +1,96 @@
+"""The webhook endpoint: verify, store, answer. Processing happens in a Celery worker."""
+
+import logging
+
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .conf import ivr_settings
+from .ingest import store_event
+from .telnyx.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from .telnyx.webhooks import MalformedEvent, parse_event
+
+logger = logging.getLogger("telnyx_ivr.webhooks")
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status, code, detail):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+class TelnyxWebhookView(APIView):
+    """``POST`` a Telnyx webhook. Answers 200 once the event is stored (or was already).
+
+    Every rejection is a 4xx that Telnyx does not retry (it retries 408, 429 and 5xx), with
+    a JSON body ``{"error": code, "detail": text}``.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = []  # the raw body is read and verified by hand, never parsed by DRF
+    throttle_classes = []
+
+    def post(self, request, *args, **kwargs):
+        try:
+            raw_body = self._read_body(request._request)
+            self._verify(request._request, raw_body)
+            try:
+                parsed = parse_event(raw_body)
+            except MalformedEvent as exc:
+                raise WebhookRejected(400, "malformed_event", str(exc)) from None
+        except WebhookRejected as exc:
+            logger.warning(
+                "Rejected Telnyx webhook from %s: %s (%s)",
+                _client_address(request._request),
+                exc.detail,
+                exc.status,
+            )
+            return Response({"error": exc.code, "detail": exc.detail}, status=exc.status)
+
+        result = store_event(parsed, raw_body)
+        return Response(
+            {"status": "stored" if result.created else "duplicate", "event_id": parsed.event_id},
+            status=200,
+        )
+
+    def _read_body(self, request):
+        limit = ivr_settings.MAX_BODY_BYTES
+        too_large = WebhookRejected(413, "body_too_large", f"body is larger than {limit} bytes")
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise WebhookRejected(
+                400, "bad_content_length", "Content-Length is not a number"
+            ) from None
+        if declared > limit:
+            raise too_large
+        body = request.read(limit + 1)
+        if len(body) > limit:
+            raise too_large
+        return body
+
+    def _verify(self, request, raw_body):
+        if ivr_settings.INSECURE_SKIP_SIGNATURE_VERIFICATION:
+            return
+        keys = ivr_settings.PUBLIC_KEYS
+        if not keys:
+            raise WebhookRejected(
+                403, "not_configured", "no Telnyx public key is configured on this server"
+            )
+        try:
+            verify(
+                body=raw_body,
+                signature_header=request.headers.get(SIGNATURE_HEADER, ""),
+                timestamp_header=request.headers.get(TIMESTAMP_HEADER, ""),
+                public_keys=keys,
+                tolerance=ivr_settings.TIMESTAMP_TOLERANCE_SECONDS,
+            )
+        except SignatureError as exc:
+            code = "malformed_signature" if exc.status == 400 else "invalid_signature"
+            raise WebhookRejected(exc.status, code, str(exc)) from None
+
+
+def _client_address(request):
+    return request.META.get("REMOTE_ADDR", "unknown")

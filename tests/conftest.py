@@ -1,0 +1,98 @@
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from project.celery import app as celery_app
+from telnyx_ivr.testing import WebhookSigner
+
+from . import services
+from .celery_worker import WorkerProcess
+
+# Each test session publishes to a queue of its own, so parallel sessions sharing one Redis
+# never take each other's tasks, and a developer's running worker never sees test tasks.
+TEST_QUEUE = f"telnyx-ivr-test-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_configure(config):
+    broker = services.redis_url() if services.redis_reachable() else "memory://"
+    celery_app.conf.broker_url = broker
+    celery_app.conf.broker_transport_options = {}
+    celery_app.conf.task_default_queue = TEST_QUEUE
+    celery_app.conf.broker_connection_retry_on_startup = False
+
+
+def pytest_unconfigure(config):
+    if celery_app.conf.broker_url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(celery_app.conf.broker_url)
+        client.delete(TEST_QUEUE, f"_kombu.binding.{TEST_QUEUE}")
+
+
+@pytest.fixture
+def signer():
+    return WebhookSigner()
+
+
+@pytest.fixture
+def ivr_settings_for(settings):
+    """Set TELNYX_IVR keys for one test: ``ivr_settings_for(PUBLIC_KEYS=[...])``."""
+
+    def apply(**values):
+        settings.TELNYX_IVR = {**getattr(settings, "TELNYX_IVR", {}), **values}
+
+    return apply
+
+
+@pytest.fixture
+def signed(signer, ivr_settings_for):
+    """A signer whose public key the app is configured with."""
+    ivr_settings_for(PUBLIC_KEYS=[signer.public_key])
+    return signer
+
+
+@pytest.fixture
+def postgres():
+    services.require_postgres()
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Start real Celery workers on Redis against the test database: ``start_worker(env={})``.
+
+    Environment values reach the worker's settings (e.g. TELNYX_API_BASE_URL, TELNYX_PUBLIC_KEY),
+    since ``override_settings`` in this process cannot.
+    """
+    services.require_redis()
+    if connection.vendor == "sqlite" and not settings.DATABASES["default"]["TEST"].get("NAME"):
+        pytest.fail("SQLite test database must be a file for a worker process to share it")
+    started = []
+
+    def start(env=None, name="worker"):
+        worker = WorkerProcess(
+            broker_url=celery_app.conf.broker_url,
+            queue=TEST_QUEUE,
+            log_path=tmp_path / f"{name}-{len(started)}.log",
+            env=env,
+            name=name,
+        )
+        started.append(worker)
+        return worker.wait_ready()
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def wait_for(predicate, timeout=20, interval=0.05, message="condition"):
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message}")
