@@ -28,4 +28,5 @@ def test_worker_marks_stored_event_processed(live_server, start_worker, signed):
         message="the worker to process the event",
     )
     assert event.processed_at is not None
-    assert event.queue_wait_ms is not None and event.queue_wait_ms >= 0
+    assert event.queue_wait_ms is not None
+    assert event.queue_wait_ms >= 0

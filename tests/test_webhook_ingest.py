@@ -1,0 +1,221 @@
+"""Verified events are stored once, with the fields we index, and queued only after commit."""
+
+import base64
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from celery.signals import after_task_publish
+from django.db import transaction
+
+from telnyx_ivr.ingest import store_event
+from telnyx_ivr.models import WebhookEvent
+from telnyx_ivr.telnyx.webhooks import parse_event
+from telnyx_ivr.testing import WebhookSigner, event_body
+
+URL = "/telnyx/webhook/"
+PROCESS_TASK = "telnyx_ivr.tasks.process_event"
+REFERENCE = "../shared/reference/telnyx/payloads"
+
+
+@pytest.fixture
+def published():
+    """Every process_event task published to the broker, by event pk (a real Celery signal)."""
+    seen = []
+    lock = threading.Lock()
+
+    def record(sender=None, headers=None, body=None, **kwargs):
+        if sender == PROCESS_TASK:
+            args = body[0] if isinstance(body, tuple | list) else []
+            with lock:
+                seen.append(args[0])
+
+    after_task_publish.connect(record, weak=False)
+    yield seen
+    after_task_publish.disconnect(record)
+
+
+def state(value):
+    return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.mark.django_db
+def test_stores_every_indexed_field(client, signed):
+    occurred = datetime(2026, 11, 21, 12, 30, 5, 123000, tzinfo=UTC)
+    envelope = event_body(
+        "call.gather.ended",
+        {
+            "call_control_id": "v3:ctrl",
+            "call_session_id": "sess-1",
+            "call_leg_id": "leg-1",
+            "client_state": state({"n": "main", "s": 3}),
+            "digits": "1",
+        },
+        attempt=2,
+        occurred_at=occurred,
+    )
+    body = json.dumps(envelope).encode()
+    response = signed.post(client, URL, body)
+    assert response.status_code == 200
+    assert response.json() == {"status": "stored", "event_id": envelope["data"]["id"]}
+    event = WebhookEvent.objects.get()
+    assert event.event_id == envelope["data"]["id"]
+    assert event.event_type == "call.gather.ended"
+    assert event.occurred_at == occurred
+    assert (event.call_control_id, event.call_session_id, event.call_leg_id) == (
+        "v3:ctrl",
+        "sess-1",
+        "leg-1",
+    )
+    assert event.client_state == {"n": "main", "s": 3}
+    assert event.attempt == 2
+    assert event.deliveries == 1
+    assert event.raw_body.encode() == body
+    assert event.payload == envelope
+    assert event.status == WebhookEvent.Status.PENDING
+    assert event.received_at is not None
+
+
+@pytest.mark.django_db
+def test_client_state_that_is_not_base64_is_kept_raw(client, signed):
+    signed.post(client, URL, event_body("call.answered", {"client_state": "%%%not-b64"}))
+    event = WebhookEvent.objects.get()
+    assert event.client_state is None
+    assert event.client_state_raw == "%%%not-b64"
+
+
+@pytest.mark.django_db
+def test_client_state_base64_text_that_is_not_json(client, signed):
+    plain = base64.b64encode(b"hello").decode()
+    signed.post(client, URL, event_body("call.answered", {"client_state": plain}))
+    event = WebhookEvent.objects.get()
+    assert event.client_state == "hello"
+    assert event.client_state_raw == plain
+
+
+@pytest.mark.django_db
+def test_redelivery_answers_200_and_creates_nothing(client, signed, published):
+    envelope = event_body("call.initiated")
+    first = signed.post(client, URL, envelope)
+    envelope["meta"]["attempt"] = 3
+    second = signed.post(client, URL, envelope)
+    assert first.status_code == second.status_code == 200
+    assert second.json()["status"] == "duplicate"
+    event = WebhookEvent.objects.get()
+    assert (event.deliveries, event.attempt) == (2, 3)
+
+
+@pytest.mark.django_db
+def test_unknown_event_type_is_stored_and_acknowledged(client, signed):
+    response = signed.post(client, URL, event_body("call.something_new.happened", {"x": 1}))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().event_type == "call.something_new.happened"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name",
+    [
+        "real_call.initiated_JamesDeAngelo-clean-middleware-test.json",
+        "real_call.hangup_JamesDeAngelo-clean-middleware-test.json",
+        "docs_call.ai_gather.ended.full.json",
+        "docs_call.initiated_full_envelope.json",
+    ],
+)
+def test_reference_payloads_are_accepted_byte_for_byte(client, signed, name):
+    from pathlib import Path
+
+    body = (Path(__file__).parent.parent / REFERENCE / name).read_bytes()
+    envelope = json.loads(body)
+    if "data" not in envelope:  # debug-format captures wrap the envelope
+        pytest.skip("not an envelope")
+    response = signed.post(client, URL, body)
+    assert response.status_code == 200, response.content
+    event = WebhookEvent.objects.get()
+    assert event.event_id == envelope["data"]["id"]
+    assert event.raw_body.encode() == body
+
+
+@pytest.mark.django_db
+def test_key_rotation_accepts_either_configured_key(client, ivr_settings_for):
+    old, new, other = WebhookSigner(), WebhookSigner(), WebhookSigner()
+    ivr_settings_for(PUBLIC_KEYS=f"{old.public_key}, {new.public_key}")
+    assert old.post(client, URL, event_body("call.initiated")).status_code == 200
+    assert new.post(client, URL, event_body("call.initiated")).status_code == 200
+    assert other.post(client, URL, event_body("call.initiated")).status_code == 403
+    assert WebhookEvent.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_is_queued_after_commit_once(signed, published):
+    envelope = event_body("call.initiated")
+    body = json.dumps(envelope).encode()
+    parsed = parse_event(body)
+    with transaction.atomic():
+        result = store_event(parsed, body)
+        assert published == [], "queued before the transaction committed"
+    assert published == [result.event.pk]
+    store_event(parse_event(body), body)  # a redelivery queues nothing more
+    assert published == [result.event.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_task_when_the_transaction_rolls_back(published):
+    body = json.dumps(event_body("call.initiated")).encode()
+
+    class Abort(Exception):
+        pass
+
+    def store_then_fail():
+        with transaction.atomic():
+            store_event(parse_event(body), body)
+            raise Abort
+
+    with pytest.raises(Abort):
+        store_then_fail()
+    assert published == []
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_through_a_real_http_server(live_server, signed, published):
+    envelope = event_body("call.initiated", {"call_control_id": "v3:live"})
+    body = json.dumps(envelope).encode()
+    response = requests.post(
+        f"{live_server.url}{URL}", data=body, headers=signed.sign(body), timeout=5
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    event = WebhookEvent.objects.get()
+    assert event.call_control_id == "v3:live"
+    assert published == [event.pk]
+    forged = requests.post(
+        f"{live_server.url}{URL}", data=body, headers=WebhookSigner().sign(body), timeout=5
+    )
+    assert forged.status_code == 403
+
+
+@pytest.mark.postgres
+def test_ten_concurrent_deliveries_store_one_row_and_queue_one_task(
+    postgres, live_server, signed, published
+):
+    envelope = event_body("call.gather.ended", {"call_control_id": "v3:race"})
+    body = json.dumps(envelope).encode()
+    headers = signed.sign(body)
+    start = threading.Barrier(10)
+
+    def deliver(_):
+        start.wait()
+        return requests.post(f"{live_server.url}{URL}", data=body, headers=headers, timeout=10)
+
+    with ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(deliver, range(10)))
+
+    assert [r.status_code for r in responses] == [200] * 10
+    statuses = sorted(r.json()["status"] for r in responses)
+    assert statuses == ["duplicate"] * 9 + ["stored"]
+    event = WebhookEvent.objects.get()
+    assert event.deliveries == 10
+    assert published == [event.pk]
