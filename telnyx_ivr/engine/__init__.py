@@ -1,0 +1,30 @@
+"""The call engine's pure decision core. See docs/engine.md.
+
+from telnyx_ivr.engine import decide, CallState, EventFacts
+decision = decide(state, menu_definition, facts, resolve_callable=resolver, now=now)
+"""
+
+from .core import (
+    add_ai_messages,
+    apply_command_result,
+    decide,
+    stop_ai_assistant,
+    stop_gather,
+)
+from .render import MenuError, render_text
+from .state import CallState, CommandSpec, Decision, EventFacts, StepRecord
+
+__all__ = [
+    "CallState",
+    "CommandSpec",
+    "Decision",
+    "EventFacts",
+    "MenuError",
+    "StepRecord",
+    "add_ai_messages",
+    "apply_command_result",
+    "decide",
+    "render_text",
+    "stop_ai_assistant",
+    "stop_gather",
+]
