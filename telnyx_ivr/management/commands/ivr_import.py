@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from telnyx_ivr.menus.io import MenuFileError, import_definition, parse_menu_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Import menu JSON files (docs/menu-format.md). A file whose slug names an existing menu "
+        "replaces that menu's draft. Each file is checked against the menu JSON Schema and the "
+        "menu rules first; a file with any problem changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="FILE")
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="also publish the imported draft and activate the menu",
+        )
+        parser.add_argument("--note", default="imported", help="note on the published version")
+        parser.add_argument("--user", help="username recorded as the publisher")
+
+    def handle(self, *, paths, publish, note, user=None, **options):
+        publisher = None
+        if user:
+            publisher = get_user_model().objects.filter(username=user).first()
+            if publisher is None:
+                raise CommandError(f"No user {user!r}.")
+        failed = []
+        for path in paths:
+            try:
+                result = self.import_file(Path(path), publish=publish, note=note, user=publisher)
+            except MenuFileError as exc:
+                failed.append(path)
+                self.stderr.write(f"{path}: not imported, nothing was changed:")
+                for error in exc.errors:
+                    self.stderr.write(f"  {error}")
+                continue
+            action = "Created" if result.created else "Replaced the draft of"
+            line = f"{action} menu {result.menu.slug!r} from {path}"
+            if result.version is not None:
+                line += f"; published version {result.version.number} and activated it"
+            self.stdout.write(line + ".")
+        if failed:
+            raise CommandError(f"{len(failed)} file(s) not imported: {', '.join(failed)}")
+
+    def import_file(self, path, *, publish, note, user):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MenuFileError([f"cannot read the file: {exc.strerror or exc}"]) from exc
+        document = parse_menu_file(data)
+        return import_definition(document, publish=publish, user=user, note=note)

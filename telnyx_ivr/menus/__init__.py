@@ -1,0 +1,1 @@
+"""IVR menus as data: definitions, validation, publishing, files, diagrams and matching."""

@@ -1,0 +1,93 @@
+"""What each node kind holds and which route outcomes it can take (docs/menu-format.md)."""
+
+DTMF_KINDS = frozenset({"speak_menu", "audio_menu", "gather"})
+AI_KINDS = frozenset({"ai_gather", "ai_assistant"})
+# Nodes whose variable (``save_as``) gets a value: the digits, or an AI gather's result.
+SAVING_KINDS = DTMF_KINDS | {"ai_gather"}
+# Nodes that end the menu: they take no routes.
+TERMINAL_KINDS = frozenset({"transfer", "hangup"})
+# Nodes that never wait for the caller: a loop made only of these would never stop.
+NON_STOPPING_KINDS = frozenset({"announcement"})
+
+BUILTIN_VARIABLES = frozenset({"caller_number", "called_number"})
+
+# The API's defaults for the DTMF digit rules (gather / gather_using_speak / gather_using_audio).
+DIGIT_DEFAULTS = {
+    "minimum_digits": 1,
+    "maximum_digits": 128,
+    "valid_digits": "0123456789#*",
+    "terminating_digit": "#",
+    "timeout_millis": 60000,
+    "inter_digit_timeout_millis": 5000,
+    "initial_timeout_millis": None,
+    "maximum_tries": 3,
+}
+DIGIT_FIELDS = tuple(DIGIT_DEFAULTS)
+DTMF_CHARACTERS = "0123456789#*ABCD"
+
+AI_GATHER_FIELDS = (
+    "ai_schema",
+    "greeting",
+    "assistant",
+    "voice",
+    "voice_settings",
+    "language",
+    "transcription",
+    "interruption_settings",
+    "user_response_timeout_ms",
+    "send_partial_results",
+    "send_message_history_updates",
+    "message_history",
+    "gather_ended_speech",
+)
+AI_ASSISTANT_FIELDS = (
+    "assistant",
+    "greeting",
+    "voice",
+    "voice_settings",
+    "transcription",
+    "interruption_settings",
+)
+
+# Keys of each kind's node object in the definition, besides kind, name, routes and save_as.
+DEFINITION_FIELDS = {
+    "speak_menu": ("prompt", "invalid_prompt", "no_input_prompt", "digits"),
+    "audio_menu": ("prompt", "invalid_prompt", "no_input_prompt", "digits"),
+    "gather": ("invalid_prompt", "no_input_prompt", "digits"),
+    "ai_gather": AI_GATHER_FIELDS,
+    "ai_assistant": AI_ASSISTANT_FIELDS,
+    "announcement": ("prompt",),
+    "transfer": ("to", "from", "timeout_secs"),
+    "hangup": ("prompt",),
+}
+
+# Node model fields used by each kind; every other kind-specific field must stay empty.
+MODEL_FIELDS = {
+    "speak_menu": ("prompt", "invalid_prompt", "no_input_prompt", *DIGIT_FIELDS),
+    "audio_menu": ("prompt", "invalid_prompt", "no_input_prompt", *DIGIT_FIELDS),
+    "gather": ("invalid_prompt", "no_input_prompt", *DIGIT_FIELDS),
+    "ai_gather": AI_GATHER_FIELDS,
+    "ai_assistant": AI_ASSISTANT_FIELDS,
+    "announcement": ("prompt",),
+    "transfer": ("to", "from_number", "timeout_secs"),
+    "hangup": ("prompt",),
+}
+KIND_SPECIFIC_MODEL_FIELDS = tuple(
+    dict.fromkeys(field for fields in MODEL_FIELDS.values() for field in fields)
+)
+
+# Route outcomes (``when``) each kind can produce.
+ROUTE_WHENS = {
+    "speak_menu": ("digits", "invalid", "no_input", "default"),
+    "audio_menu": ("digits", "invalid", "no_input", "default"),
+    "gather": ("digits", "invalid", "no_input", "default"),
+    "ai_gather": ("valid", "invalid", "default"),
+    "ai_assistant": ("default",),
+    "announcement": ("error", "default"),
+    "transfer": (),
+    "hangup": (),
+}
+
+# Which prompt kind a node's main ``prompt`` must be (None: either).
+PROMPT_KIND = {"speak_menu": "tts", "audio_menu": "audio", "announcement": None, "hangup": None}
+PROMPT_REQUIRED = frozenset({"speak_menu", "audio_menu", "announcement"})
