@@ -1,0 +1,121 @@
+"""What happened on a simulated call, as data and as readable text."""
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class CommandRecord:
+    """A command the app sent, and how the simulator answered it."""
+
+    call_control_id: str
+    action: str
+    body: Any
+    command_id: str | None
+    received_at: datetime
+    t: float  # seconds since the call started
+    status: int = 200
+    error_code: str | None = None
+    duplicate: bool = False  # a repeated command_id: answered 200, not acted on
+    fault: str | None = None
+    in_reply_to: str | None = None  # event_type of the last webhook sent before it
+    in_reply_to_id: str | None = None
+    reply_seconds: float | None = None  # time from that webhook to this command
+
+    def as_dict(self):
+        data = asdict(self)
+        data["received_at"] = self.received_at.isoformat()
+        return data
+
+
+@dataclass
+class WebhookRecord:
+    """One delivery attempt of a webhook, and what the app answered."""
+
+    call_control_id: str
+    event_type: str
+    event_id: str
+    attempt: int
+    body: dict
+    sent_at: datetime
+    t: float
+    status: int | None = None  # the app's HTTP status, None when it did not answer
+    error: str | None = None
+    fault: str | None = None
+    sent_monotonic: float = field(default=0.0, repr=False)
+    entry: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def payload(self):
+        return self.body["data"]["payload"]
+
+    def as_dict(self):
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["sent_at"] = self.sent_at.isoformat()
+        data.pop("sent_monotonic")
+        data.pop("entry")
+        return data
+
+
+@dataclass
+class Entry:
+    t: float
+    kind: str  # webhook, command, heard, caller, fault, note, ended
+    text: str
+    data: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        return {"t": round(self.t, 4), "kind": self.kind, "text": self.text, **self.data}
+
+
+def render(call):
+    """The readable transcript of ``call`` (a SimulatedCall)."""
+    lines = [
+        f"Simulated call {call.call_control_id} from {call.from_} to {call.to}"
+        f" (connection {call.connection_id})"
+    ]
+    for entry in call.entries():
+        lines.append(f"{entry.t:9.3f}s  {entry.kind:<8} {entry.text}")
+    outcome = call.outcome
+    if outcome is None:
+        lines.append("Still in progress.")
+    checks = call.checks()
+    if checks:
+        failed = sum(1 for _, held, _ in checks if not held)
+        lines.append(f"Expectations: {len(checks) - failed} held, {failed} failed")
+        for description, held, message in checks:
+            lines.append(
+                f"  {'ok  ' if held else 'FAIL'}  {description}"
+                + (f": {message}" if message else "")
+            )
+    return "\n".join(lines)
+
+
+def describe_command(record):
+    text = f"{record.action} -> {record.status}"
+    if record.error_code:
+        text += f" (error {record.error_code})"
+    if record.duplicate:
+        text += " (repeated command_id: ignored)"
+    if record.fault:
+        text += f" (fault: {record.fault})"
+    if record.reply_seconds is not None:
+        text += f", {record.reply_seconds * 1000:.0f} ms after {record.in_reply_to}"
+    return text
+
+
+def describe_webhook(record):
+    answer = str(record.status) if record.status is not None else f"no answer ({record.error})"
+    text = f"{record.event_type} -> {answer}"
+    if record.attempt > 1:
+        text += f" (attempt {record.attempt})"
+    if record.fault:
+        text += f" (fault: {record.fault})"
+    return text
+
+
+def short_json(value, limit=160):
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
