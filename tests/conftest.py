@@ -10,6 +10,7 @@ from telnyx_ivr.testing import WebhookSigner
 
 from . import services
 from .celery_worker import WorkerProcess
+from .telnyx_api_stub import telnyx_api  # noqa: F401  (fixture: loopback Telnyx API)
 
 # Each test session publishes to a queue of its own, so parallel sessions sharing one Redis
 # never take each other's tasks, and a developer's running worker never sees test tasks.
