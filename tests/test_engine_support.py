@@ -232,6 +232,7 @@ class CallDriver:
         self.resolve_callable = resolve_callable
         self.state = None
         self.last_cs = None
+        self.events = []
         self.decisions = []
         self.clock = NOW
 
@@ -252,6 +253,7 @@ class CallDriver:
             now=self.clock,
         )
         self.state = decision.state
+        self.events.append(event)
         if decision.commands:
             self.last_cs = cs_of(decision.commands[-1])
         self.decisions.append(decision)
