@@ -1,3 +1,4 @@
 from .events import WebhookEventAdmin
+from .menus import MenuAdmin  # noqa: F401
 
 __all__ = ["WebhookEventAdmin"]
