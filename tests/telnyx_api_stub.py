@@ -88,6 +88,9 @@ class TelnyxAPIStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; without TCP_NODELAY the client's delayed
+            # ACK adds ~40 ms to every keep-alive response.
+            disable_nagle_algorithm = True
 
             def do_POST(self):
                 stub._handle(self)

@@ -269,13 +269,17 @@ def _number(text):
     return value if value == value and value not in (float("inf"), float("-inf")) else None
 
 
-def snippet(text, *, secrets=()):
-    """The start of a body for an error message, with any secret blanked out."""
-    text = text[:SNIPPET_LENGTH]
+def scrub(text, secrets=()):
+    """``text`` with every secret replaced by ``[REDACTED]``."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[REDACTED]")
     return text
+
+
+def snippet(text, *, secrets=()):
+    """The start of a body for an error message, with any secret blanked out."""
+    return scrub(scrub(text, secrets)[:SNIPPET_LENGTH], secrets)
 
 
 def error_from_response(
@@ -309,7 +313,17 @@ def error_from_response(
         return TelnyxResponseError(
             f"{where}: HTTP {status_code} with {kind}: {body_snip!r}", **common
         )
-    details = parse_error_details(body)
+    # Whatever the server echoes (a proxy may quote the Authorization header) stays out of
+    # messages and logs.
+    details = [
+        TelnyxErrorDetail(
+            code=scrub(detail.code, secrets),
+            title=scrub(detail.title, secrets),
+            detail=scrub(detail.detail, secrets),
+            pointer=detail.pointer and scrub(detail.pointer, secrets),
+        )
+        for detail in parse_error_details(body)
+    ]
     cls = class_for_status(status_code)
     if cls is TelnyxUnprocessableError:
         codes = {detail.code for detail in details}
