@@ -53,7 +53,9 @@ class WebhookReceiver:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self):
@@ -84,8 +86,14 @@ class WebhookReceiver:
         status = self.respond(body)
         with self._lock:
             self.deliveries.append(
-                {"raw": raw, "body": body, "headers": lowered, "verified": error is None,
-                 "error": error, "status": status}
+                {
+                    "raw": raw,
+                    "body": body,
+                    "headers": lowered,
+                    "verified": error is None,
+                    "error": error,
+                    "status": status,
+                }
             )
         handler.send_response(status)
         handler.send_header("Content-Length", "0")
@@ -97,8 +105,11 @@ class WebhookReceiver:
         with self._lock:
             bodies = [d["body"] for d in self.deliveries]
         if call is not None:
-            bodies = [b for b in bodies if b["data"]["payload"].get("call_session_id")
-                      == call.call_session_id]
+            bodies = [
+                b
+                for b in bodies
+                if b["data"]["payload"].get("call_session_id") == call.call_session_id
+            ]
         return bodies
 
     def events(self, call=None):

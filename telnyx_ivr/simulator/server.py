@@ -110,7 +110,7 @@ class TelnyxSimulator:
         self._httpd.simulator = self
         self._server_thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name="telnyx-sim-http",
             daemon=True,
         )
@@ -256,13 +256,19 @@ class TelnyxSimulator:
 
     # --- webhook bookkeeping (called by DeliveryWorker and timers) -----------------------
 
-    def submit(self, outgoing):
+    def submit(self, outgoing, *, counted=False):
+        """Queue webhooks for delivery. ``counted``: already counted as pending (a command's
+        webhooks are, before its answer goes, so a client's wait sees them)."""
         if not outgoing:
             return
+        if not counted:
+            self._count_pending(outgoing)
+        self._delivery.submit(outgoing)
+
+    def _count_pending(self, outgoing):
         with self.lock:
             for item in outgoing:
                 item.call.pending_webhooks += 1
-        self._delivery.submit(outgoing)
 
     def webhook_attempt(self, item, attempt, body, fault):
         call = item.call
@@ -329,7 +335,9 @@ class TelnyxSimulator:
             return _error(error)
         with self._changed:
             try:
-                return self._command(call_control_id, action, body)
+                answer = self._command(call_control_id, action, body)
+                self._count_pending(answer[3])
+                return answer
             finally:
                 self._changed.notify_all()
 
@@ -415,20 +423,23 @@ class _Handler(BaseHTTPRequestHandler):
         if not 0 <= length <= MAX_COMMAND_BYTES:
             error = api_errors.invalid(None, "Content-Length is missing, bad or too large")
             error.status = 400
-            self._answer(*_error(error))
+            self._answer(*_error(error)[:3])
             return
         raw = self.rfile.read(length)
         status, body, headers, outgoing = simulator.handle_command(self.path, self.headers, raw)
-        self._answer(status, body, headers, outgoing)
-        # The webhooks a command causes follow its answer, as Telnyx's do.
-        simulator.submit(outgoing)
+        try:
+            self._answer(status, body, headers)
+        finally:
+            # The webhooks a command causes follow its answer, as Telnyx's do (and go even
+            # when the client has stopped listening: the command was accepted).
+            simulator.submit(outgoing, counted=True)
 
     def do_GET(self):
-        self._answer(*_error(api_errors.not_found(self.path)))
+        self._answer(*_error(api_errors.not_found(self.path))[:3])
 
     do_PUT = do_DELETE = do_PATCH = do_GET
 
-    def _answer(self, status, body, headers, _outgoing=None):
+    def _answer(self, status, body, headers):
         raw = json.dumps(body).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
