@@ -285,6 +285,8 @@ class TelnyxSimulator:
                 sent_monotonic=time.monotonic(),
             )
             call.webhooks.append(record)
+            if fault:
+                call.note("fault", f"{fault} (attempt {attempt})", event_type=item.event_type)
             # Noted when sent, completed with the app's answer, so it reads in sending order.
             record.entry = Entry(
                 record.t,
