@@ -141,6 +141,8 @@ class MenuForm(forms.ModelForm):
 
 
 class PromptForm(forms.ModelForm):
+    audio_url = forms.URLField(max_length=2000, required=False, assume_scheme="https")
+
     class Meta:
         model = Prompt
         fields = [

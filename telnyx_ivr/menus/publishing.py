@@ -17,21 +17,23 @@ def publish_menu(menu, *, user=None, note=""):
     """
     with transaction.atomic():
         # Locking the menu row serialises publishers, so version numbers never collide.
-        menu = Menu.objects.select_for_update().get(pk=menu.pk)
-        issues = validate_menu(menu)
+        locked = Menu.objects.select_for_update().get(pk=menu.pk)
+        issues = validate_menu(locked)
         if issues:
             raise MenuValidationError(issues)
-        last = menu.versions.aggregate(last=Max("number"))["last"] or 0
+        last = locked.versions.aggregate(last=Max("number"))["last"] or 0
         version = MenuVersion.objects.create(
-            menu=menu,
+            menu=locked,
             number=last + 1,
-            definition=build_definition(menu),
+            definition=build_definition(locked),
             published_at=timezone.now(),
             published_by=user,
             note=note,
         )
-        menu.live_version = version
-        menu.save(update_fields=["live_version", "updated_at"])
+        locked.live_version = version
+        locked.save(update_fields=["live_version", "updated_at"])
+    # The caller's instance must not write the old live version back on its next save().
+    menu.live_version = version
     return version
 
 
@@ -39,18 +41,20 @@ def activate_menu(menu):
     """Let ``menu`` answer calls; raises MenuValidationError if another active menu claims
     one of its numbers, connection ids or the default."""
     with transaction.atomic():
-        menu = Menu.objects.select_for_update().get(pk=menu.pk)
-        issues = claim_conflicts(menu)
+        locked = Menu.objects.select_for_update().get(pk=menu.pk)
+        issues = claim_conflicts(locked)
         if issues:
             raise MenuValidationError(issues)
-        menu.is_active = True
-        menu.save(update_fields=["is_active", "updated_at"])
+        locked.is_active = True
+        locked.save(update_fields=["is_active", "updated_at"])
+    menu.is_active = True
     return menu
 
 
 def deactivate_menu(menu):
     """Stop ``menu`` answering new calls (calls in progress keep their version)."""
     Menu.objects.filter(pk=menu.pk).update(is_active=False, updated_at=timezone.now())
+    menu.is_active = False
 
 
 def duplicate_menu(menu):
