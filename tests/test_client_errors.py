@@ -2,6 +2,7 @@
 that are not JSON, dropped connections, refused connections and read timeouts."""
 
 import json
+import pickle
 import socket
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from telnyx_ivr.telnyx.errors import (
     AIAssistantInProgressError,
     CallAlreadyEndedError,
     CallNotAnsweredError,
+    CommandValidationError,
     TelnyxAPIError,
     TelnyxAuthenticationError,
     TelnyxError,
@@ -271,3 +273,29 @@ class TestParseRetryAfter:
         assert self.parse({"retry-after": "soon"}) is None
         assert self.parse({"x-ratelimit-reset": "nan"}) is None
         assert self.parse({}) is None
+
+
+def test_errors_survive_pickling(client, telnyx_api):
+    """Celery pickles exceptions it stores or retries with."""
+    telnyx_api.enqueue(
+        status=422, body=EXAMPLES["call_already_ended"], headers={"Retry-After": "3"}
+    )
+    error = fail(client)
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own object, round trip)
+    assert type(copy) is CallAlreadyEndedError
+    assert (copy.status_code, copy.codes, copy.errors, copy.retry_after, copy.command_id) == (
+        422,
+        ["90018"],
+        error.errors,
+        3.0,
+        "cmd-err",
+    )
+    assert str(copy) == str(error)
+    invalid = CommandValidationError("gather", "x", "is bad", "enum")
+    invalid = pickle.loads(pickle.dumps(invalid))  # noqa: S301 (our own object, round trip)
+    assert (invalid.action, invalid.parameter, invalid.rule, invalid.code) == (
+        "gather",
+        "x",
+        "is bad",
+        "enum",
+    )

@@ -95,6 +95,10 @@ class TelnyxError(Exception):
         """Every Telnyx error code in the body, in order (strings, e.g. ``["90018"]``)."""
         return [error.code for error in self.errors if error.code]
 
+    def __reduce__(self):
+        # Keyword-only state survives pickling (Celery results, retries through the queue).
+        return (self.__class__, (self.message,), dict(self.__dict__))
+
     def __str__(self):
         return self.message
 
@@ -117,6 +121,9 @@ class CommandValidationError(ValueError):
         self.parameter = parameter
         self.rule = rule
         self.code = code
+
+    def __reduce__(self):
+        return (self.__class__, (self.action, self.parameter, self.rule, self.code))
 
 
 class TelnyxNetworkError(TelnyxError):
