@@ -497,3 +497,23 @@ def test_command_id_is_per_call(sim, api, receiver):
     sim.wait_idle()
     assert receiver.events(first).count("call.answered") == 1
     assert receiver.events(second).count("call.answered") == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "pointer"),
+    [
+        ("speak", {"payload": 5, "voice": "female"}, "/payload"),
+        ("transfer", {"to": ["+1"]}, "/to"),
+        ("gather_using_ai", {"parameters": {}, "assistant": "nope"}, "/assistant"),
+        ("gather_using_ai", {"parameters": {}, "message_history": "hi"}, "/message_history"),
+        ("gather", {"maximum_digits": "3"}, "/maximum_digits"),
+    ],
+)
+def test_wrongly_typed_parameters_get_a_clear_422(sim, api, receiver, action, body, pointer):
+    call = answered_call(sim, api, receiver, when_script_ends="wait")
+    response = api.post(call, action, body)
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["source"]["pointer"] == pointer
+    assert error["detail"]
+    assert call.failures == []

@@ -123,8 +123,8 @@ def not_found(path):
     return APIError(404, NOT_FOUND, "Resource not found", f"No such resource: {path}")
 
 
-def server_error():
-    return APIError(500, UNEXPECTED, "Unexpected error", "Simulated server error (fault).")
+def server_error(detail="Simulated server error (fault)."):
+    return APIError(500, UNEXPECTED, "Unexpected error", detail)
 
 
 def rate_limited(reset_seconds, limit=100):

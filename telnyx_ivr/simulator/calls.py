@@ -222,7 +222,7 @@ class SimulatedCall:
         self._entries.append(entry)
 
     def heard(self, what, text):
-        if text:
+        if isinstance(text, str) and text:
             self.note("heard", f'{what}: "{text}"', prompt=text)
             self.caller.heard(text)
 
@@ -333,6 +333,13 @@ class SimulatedCall:
         return self._open_conversation("assistant", "ai_assistant_start", body, cs)
 
     def _open_conversation(self, kind, action, body, cs):
+        for name in ("assistant", "voice_settings", "transcription", "interruption_settings"):
+            if body.get(name) is not None and not isinstance(body[name], dict):
+                raise api_errors.invalid(name, f"{name} must be an object")
+        if body.get("message_history") is not None and not isinstance(
+            body["message_history"], list
+        ):
+            raise api_errors.invalid("message_history", "message_history must be a list")
         if self.prompt is not None and self.prompt.kind in ("ai_gather", "assistant"):
             raise api_errors.assistant_active()
         conversation_id = str(uuid.uuid4())
@@ -706,10 +713,13 @@ def _call_control_id():
 
 
 def _require(body, *names):
+    """Required text parameters: present, text, not blank."""
     for name in names:
         value = body.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise api_errors.missing(name)
+        if not isinstance(value, str):
+            raise api_errors.invalid(name, f"{name} must be text, not {type(value).__name__}")
 
 
 def _exclusive(body, first, second):

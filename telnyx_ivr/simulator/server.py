@@ -10,6 +10,7 @@
         print(call.transcript_text())
 """
 
+import hmac
 import json
 import re
 import secrets
@@ -319,7 +320,8 @@ class TelnyxSimulator:
 
     def handle_command(self, path, headers, raw_body):
         """Answer one HTTP command: returns (status, body, headers, webhooks to send after)."""
-        if headers.get("Authorization", "") != f"Bearer {self.api_key}":
+        given = headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {self.api_key}".encode()):
             return _error(api_errors.authentication_failed())
         match = COMMAND_PATH.match(path.split("?", 1)[0])
         if match is None or match["action"] not in ACTIONS:
@@ -377,6 +379,12 @@ class TelnyxSimulator:
         except api_errors.APIError as error:
             record.status, record.error_code = error.status, error.code
             self._describe(entry, record, error.detail)
+            return _error(error)
+        except Exception as exc:  # a simulator bug must reach the test as a 500, not a hang
+            error = api_errors.server_error(f"simulator error: {type(exc).__name__}: {exc}")
+            record.status, record.error_code = error.status, error.code
+            self._describe(entry, record, error.detail)
+            call.caller.failures.append(f"the simulator failed on {action}: {error.detail}")
             return _error(error)
         if command_id:
             call.command_replies[command_id] = (now, outcome.data)
