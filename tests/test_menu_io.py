@@ -61,7 +61,8 @@ def test_export_import_export_is_byte_identical(slug, filename, tmp_path):
     # Importing over the existing draft also keeps it identical.
     import_file(exported)
     assert export(slug) == first
-    assert first.endswith("}\n") and not first.endswith("\n\n")
+    assert first.endswith("}\n")
+    assert not first.endswith("\n\n")
 
 
 def test_import_reports_created_and_replaced(tmp_path):

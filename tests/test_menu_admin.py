@@ -1,0 +1,503 @@
+"""The menu admin, driven like a browser: GET a page, read its form, change fields, POST it."""
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.contrib.messages import get_messages
+
+from telnyx_ivr.menus.definition import apply_definition
+from telnyx_ivr.menus.kinds import DIGIT_DEFAULTS
+from telnyx_ivr.menus.validation import validate_menu
+from telnyx_ivr.models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
+
+pytestmark = pytest.mark.django_db
+
+
+class FormReader(HTMLParser):
+    """The fields the admin's main form would submit, as a browser would (no JS)."""
+
+    def __init__(self, form_id):
+        super().__init__(convert_charrefs=True)
+        self.form_id = form_id
+        self.inside = False
+        self.data = {}
+        self.select = None
+        self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("id") == self.form_id:
+            self.inside = True
+        if not self.inside:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") == "checkbox":
+                if "checked" in attrs:
+                    self.data[name] = attrs.get("value", "on")
+            else:
+                self.data[name] = attrs.get("value", "")
+        elif tag == "select" and name:
+            self.select = name
+            self.data.setdefault(name, "")
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.data[self.select] = attrs.get("value", "")
+        elif tag == "textarea" and name:
+            self.textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.data[self.textarea] += data.lstrip("\n") if not self.data[self.textarea] else data
+
+
+def read_form(response, form_id="menu_form"):
+    assert response.status_code == 200, response.status_code
+    reader = FormReader(form_id)
+    reader.feed(response.content.decode())
+    # Rows of the empty template ("__prefix__") are never submitted by the admin's JS.
+    return {k: v for k, v in reader.data.items() if "__prefix__" not in k}
+
+
+def add_rows(data, prefix, rows):
+    """Append inline rows ``[{field: value}]`` to formset ``prefix`` of the read form."""
+    start = int(data[f"{prefix}-TOTAL_FORMS"])
+    for offset, row in enumerate(rows):
+        for field, value in row.items():
+            data[f"{prefix}-{start + offset}-{field}"] = value
+    data[f"{prefix}-TOTAL_FORMS"] = str(start + len(rows))
+    return data
+
+
+def row_index(data, prefix, field, value):
+    for key, current in data.items():
+        match = re.fullmatch(rf"{prefix}-(\d+)-{field}", key)
+        if match and current == value:
+            return int(match.group(1))
+    raise AssertionError(f"no {prefix} row with {field}={value!r}")
+
+
+def errors_in(response):
+    if response.status_code != 200:
+        return []
+    return re.findall(
+        r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode(), re.S
+    )
+
+
+def saved(response):
+    assert response.status_code == 302, errors_in(response)
+    return response
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    user = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-12345")
+    client.force_login(user)
+    return client
+
+
+def change_url(menu):
+    return f"/admin/telnyx_ivr/menu/{menu.pk}/change/"
+
+
+def create_menu(staff):
+    data = read_form(staff.get("/admin/telnyx_ivr/menu/add/"))
+    data.update(name="Front desk", slug="front-desk", numbers="+15550101000\n+15550101001")
+    saved(staff.post("/admin/telnyx_ivr/menu/add/", data))
+    return Menu.objects.get(slug="front-desk")
+
+
+def test_every_node_kind_is_created_through_the_admin(staff):
+    menu = create_menu(staff)
+    assert menu.numbers == ["+15550101000", "+15550101001"]
+    assert not menu.is_active
+
+    # Prompts and an AI parameter schema.
+    data = read_form(staff.get(change_url(menu)))
+    add_rows(
+        data,
+        "prompts",
+        [
+            {
+                "key": "welcome",
+                "kind": "tts",
+                "text": "Hi {{ caller_number }}. Press 1.",
+                "payload_type": "text",
+            },
+            {
+                "key": "jingle",
+                "kind": "audio",
+                "payload_type": "text",
+                "audio_url": "https://example.com/jingle.mp3",
+            },
+            {"key": "sorry", "kind": "tts", "text": "Sorry.", "payload_type": "text"},
+            {"key": "bye", "kind": "tts", "text": "Bye {{ who.name }}.", "payload_type": "text"},
+        ],
+    )
+    add_rows(
+        data,
+        "ai_schemas",
+        [
+            {
+                "key": "who",
+                "description": "Name",
+                "schema": json.dumps(
+                    {"type": "object", "properties": {"name": {"type": "string"}}}
+                ),
+            },
+        ],
+    )
+    saved(staff.post(change_url(menu), data))
+    assert set(menu.prompts.values_list("key", flat=True)) == {"welcome", "jingle", "sorry", "bye"}
+    prompts = {p.key: str(p.pk) for p in menu.prompts.all()}
+    schema_pk = str(menu.ai_schemas.get(key="who").pk)
+
+    # One node of every kind.
+    data = read_form(staff.get(change_url(menu)))
+    add_rows(
+        data,
+        "nodes",
+        [
+            {
+                "key": "start",
+                "name": "Start",
+                "kind": "speak_menu",
+                "position": "0",
+                "save_as": "choice",
+                "prompt": prompts["welcome"],
+                "invalid_prompt": prompts["sorry"],
+                "maximum_digits": "1",
+                "valid_digits": "123456",
+            },
+            {
+                "key": "tune",
+                "name": "Tune menu",
+                "kind": "audio_menu",
+                "position": "1",
+                "prompt": prompts["jingle"],
+                "no_input_prompt": prompts["sorry"],
+            },
+            {
+                "key": "code",
+                "name": "Code",
+                "kind": "gather",
+                "position": "2",
+                "minimum_digits": "4",
+                "maximum_digits": "4",
+                "initial_timeout_millis": "3000",
+            },
+            {
+                "key": "ask",
+                "name": "Ask",
+                "kind": "ai_gather",
+                "position": "3",
+                "save_as": "who",
+                "ai_schema": schema_pk,
+                "greeting": "Your name?",
+                "voice": "Telnyx.KokoroTTS.af",
+                "assistant": json.dumps({"instructions": "Be brief."}),
+                "interruption_settings": json.dumps({"enable": False}),
+                "send_partial_results": "true",
+                "user_response_timeout_ms": "8000",
+                "message_history": json.dumps([{"role": "assistant", "content": "Hello"}]),
+            },
+            {
+                "key": "chat",
+                "name": "Chat",
+                "kind": "ai_assistant",
+                "position": "4",
+                "greeting": "How can I help?",
+                "voice_settings": json.dumps({"type": "telnyx", "voice_speed": 1.2}),
+            },
+            {
+                "key": "note",
+                "name": "Note",
+                "kind": "announcement",
+                "position": "5",
+                "prompt": prompts["welcome"],
+            },
+            {
+                "key": "desk",
+                "name": "Desk",
+                "kind": "transfer",
+                "position": "6",
+                "to": "sip:desk@example.com",
+                "from_number": "+15550101000",
+                "timeout_secs": "20",
+            },
+            {
+                "key": "bye",
+                "name": "Bye",
+                "kind": "hangup",
+                "position": "7",
+                "prompt": prompts["bye"],
+            },
+        ],
+    )
+    response = staff.post(change_url(menu), data)
+    saved(response)
+    nodes = {node.key: node for node in menu.nodes.all()}
+    assert {key: node.kind for key, node in nodes.items()} == {
+        "start": "speak_menu",
+        "tune": "audio_menu",
+        "code": "gather",
+        "ask": "ai_gather",
+        "chat": "ai_assistant",
+        "note": "announcement",
+        "desk": "transfer",
+        "bye": "hangup",
+    }
+    # Blank digit rules were filled with the API's defaults; given ones were kept.
+    assert (nodes["start"].maximum_digits, nodes["start"].valid_digits) == (1, "123456")
+    assert nodes["start"].timeout_millis == DIGIT_DEFAULTS["timeout_millis"]
+    assert nodes["tune"].maximum_digits == 128
+    assert nodes["code"].initial_timeout_millis == 3000
+    assert nodes["ask"].assistant == {"instructions": "Be brief."}
+    assert nodes["ask"].send_partial_results is True
+    assert nodes["ask"].message_history == [{"role": "assistant", "content": "Hello"}]
+    assert nodes["chat"].voice_settings == {"type": "telnyx", "voice_speed": 1.2}
+    assert (nodes["desk"].to, nodes["desk"].from_number, nodes["desk"].timeout_secs) == (
+        "sip:desk@example.com",
+        "+15550101000",
+        20,
+    )
+    assert nodes["bye"].prompt.key == "bye"
+    # Whole-menu validation ran on save: no entry node and no routes yet.
+    warnings = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "field 'menu.entry_node': the menu has no entry node" in warnings
+    assert "node 'start', field 'routes': no default route: add one with when 'default'" in warnings
+
+    # Routes and the entry node.
+    pk = {key: str(node.pk) for key, node in nodes.items()}
+    data = read_form(staff.get(change_url(menu)))
+    data["entry_node"] = pk["start"]
+
+    def route(node, when, target="node", to=None, **extra):
+        return {
+            "node": pk[node],
+            "when": when,
+            "target": target,
+            "target_node": pk[to] if to else "",
+            **extra,
+        }
+
+    add_rows(
+        data,
+        "routes",
+        [
+            route("start", "digits", to="tune", digits="1", position="0"),
+            route("start", "digits", to="code", digits="2", position="1"),
+            route("start", "digits", to="ask", digits="3", position="2"),
+            route("start", "digits", to="chat", digits="4", position="3"),
+            route("start", "digits", target="repeat", digits="5", position="4"),
+            route("start", "default", to="bye", position="5"),
+            route("tune", "digits", target="back", digits="*", position="0"),
+            route("tune", "default", to="note", position="1"),
+            route("code", "default", to="desk", position="0"),
+            route(
+                "ask",
+                "valid",
+                to="note",
+                position="0",
+                conditions=json.dumps([{"field": "name", "op": "one_of", "value": ["Ann"]}]),
+            ),
+            route("ask", "default", to="bye", position="1"),
+            route("chat", "default", to="bye", position="0"),
+            route("note", "default", to="bye", position="0"),
+        ],
+    )
+    response = saved(staff.post(change_url(menu), data))
+    assert "The draft is valid and can be published." in [
+        str(m) for m in get_messages(response.wsgi_request)
+    ]
+    menu.refresh_from_db()
+    assert menu.entry_node.key == "start"
+    assert Route.objects.filter(menu=menu).count() == 13
+    assert validate_menu(menu) == []
+
+    # The change page shows the diagram, and the publish action makes version 1.
+    page = staff.get(change_url(menu)).content.decode()
+    assert page.count('class="ivr-edge"') == 13
+    assert "Valid: ready to publish." in page
+    saved(
+        staff.post(
+            "/admin/telnyx_ivr/menu/",
+            {"action": "publish_menus", "_selected_action": [str(menu.pk)]},
+        )
+    )
+    menu.refresh_from_db()
+    assert menu.live_version.number == 1
+    assert menu.live_version.definition["nodes"]["ask"]["send_partial_results"] is True
+
+
+@pytest.fixture
+def example_menu():
+    return apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+
+
+def test_fields_of_another_kind_are_rejected_at_the_field(staff, example_menu):
+    data = read_form(staff.get(change_url(example_menu)))
+    index = row_index(data, "nodes", "key", "goodbye")
+    data[f"nodes-{index}-maximum_digits"] = "4"
+    data[f"nodes-{index}-to"] = "+15550100000"
+    before = Node.objects.get(menu=example_menu, key="goodbye")
+    response = staff.post(change_url(example_menu), data)
+    errors = errors_in(response)
+    assert sum("Not used by a Hang up node: leave it empty." in e for e in errors) == 2
+    after = Node.objects.get(pk=before.pk)
+    assert (after.maximum_digits, after.to) == (None, "")
+
+
+def test_kind_specific_required_fields(staff, example_menu):
+    data = read_form(staff.get(change_url(example_menu)))
+    index = row_index(data, "nodes", "key", "sales")
+    data[f"nodes-{index}-to"] = "not a number"
+    main = row_index(data, "nodes", "key", "main")
+    data[f"nodes-{main}-prompt"] = ""
+    errors = errors_in(staff.post(change_url(example_menu), data))
+    assert any("An E.164 number (+15551230000) or a sip: URI." in e for e in errors)
+    assert any("needs a prompt" in e for e in errors)
+    assert Node.objects.get(menu=example_menu, key="sales").to == "+15550100001"
+
+
+def test_route_rules_are_checked_at_the_field(staff, example_menu):
+    data = read_form(staff.get(change_url(example_menu)))
+    goodbye = str(Node.objects.get(menu=example_menu, key="goodbye").pk)
+    main = str(Node.objects.get(menu=example_menu, key="main").pk)
+    add_rows(
+        data,
+        "routes",
+        [
+            {
+                "node": goodbye,
+                "when": "default",
+                "target": "node",
+                "target_node": main,
+                "position": "0",
+            },
+            {
+                "node": main,
+                "when": "digits",
+                "target": "node",
+                "target_node": "",
+                "position": "9",
+                "digits": "",
+            },
+        ],
+    )
+    errors = errors_in(staff.post(change_url(example_menu), data))
+    assert any("A hangup node has no &#x27;default&#x27; outcome" in e for e in errors)
+    assert any("Give the digits this route matches." in e for e in errors)
+    assert any("Choose the node this route goes to." in e for e in errors)
+    assert Route.objects.filter(menu=example_menu).count() == 14
+
+
+def test_route_and_node_choices_are_limited_to_this_menu(staff, example_menu):
+    other = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
+    page = staff.get(change_url(example_menu)).content.decode()
+    foreign = Node.objects.get(menu=other, key="intake")
+    assert f'<option value="{foreign.pk}"' not in page
+    data = read_form(staff.get(change_url(example_menu)))
+    index = row_index(data, "routes", "digits", "1")
+    data[f"routes-{index}-target_node"] = str(foreign.pk)
+    errors = errors_in(staff.post(change_url(example_menu), data))
+    assert any("Select a valid choice" in e for e in errors)
+
+
+def test_validation_problems_are_shown_at_the_node(staff, example_menu):
+    Prompt.objects.filter(menu=example_menu, key="goodbye").update(text="Bye {{ stranger }}")
+    page = staff.get(change_url(example_menu)).content.decode()
+    assert (
+        "field prompt: prompt &#x27;goodbye&#x27; uses unknown variable &#x27;stranger&#x27;"
+        in page
+    )
+    assert "node &#x27;goodbye&#x27;, field &#x27;prompt&#x27;" in page
+
+
+def test_ai_schema_admin_checks_the_meta_schema_at_the_field(staff, example_menu):
+    url = "/admin/telnyx_ivr/aiparameterschema/add/"
+    data = read_form(staff.get(url), form_id="aiparameterschema_form")
+    data.update(
+        menu=str(example_menu.pk),
+        key="bad",
+        description="",
+        schema=json.dumps({"type": "object", "properties": {"age": {"type": "int"}}}),
+    )
+    response = staff.post(url, data)
+    errors = errors_in(response)
+    assert any(
+        "Not a valid JSON Schema: $.properties.age.type: &#x27;int&#x27; is not one of" in e
+        for e in errors
+    )
+    assert not AIParameterSchema.objects.filter(key="bad").exists()
+    data["schema"] = json.dumps({"type": "object", "properties": {"age": {"type": "integer"}}})
+    saved(staff.post(url, data))
+    assert AIParameterSchema.objects.get(key="bad").schema["properties"]["age"]["type"] == "integer"
+
+
+def test_active_menu_claiming_a_taken_number_is_refused_at_the_field(staff, example_menu):
+    other = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
+    Menu.objects.filter(pk=other.pk).update(is_active=True)
+    data = read_form(staff.get(change_url(example_menu)))
+    data.update(is_active="on", numbers="+15550100200")
+    errors = errors_in(staff.post(change_url(example_menu), data))
+    assert any("+15550100200 is also claimed by active menu" in e for e in errors)
+    assert not Menu.objects.get(pk=example_menu.pk).is_active
+
+
+def test_actions_duplicate_activate_deactivate_export(staff, example_menu):
+    changelist = "/admin/telnyx_ivr/menu/"
+    selected = {"_selected_action": [str(example_menu.pk)]}
+    saved(staff.post(changelist, {"action": "duplicate_menus", **selected}))
+    assert Menu.objects.filter(slug="classic-tree-copy", is_active=False).exists()
+    saved(staff.post(changelist, {"action": "activate_menus", **selected}))
+    assert Menu.objects.get(pk=example_menu.pk).is_active
+    copy = Menu.objects.get(slug="classic-tree-copy")
+    response = staff.post(
+        changelist, {"action": "activate_menus", "_selected_action": [str(copy.pk)]}
+    )
+    assert "is already the default" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert not Menu.objects.get(pk=copy.pk).is_active
+    saved(staff.post(changelist, {"action": "deactivate_menus", **selected}))
+    assert not Menu.objects.get(pk=example_menu.pk).is_active
+    response = staff.post(changelist, {"action": "export", **selected})
+    assert response["Content-Disposition"] == 'attachment; filename="classic-tree.json"'
+    assert response.content.decode() == (EXAMPLES / "classic_tree.json").read_text()
+    download = staff.get(f"/admin/telnyx_ivr/menu/{example_menu.pk}/export/")
+    assert download.content == response.content
+
+
+def test_publish_button_and_read_only_versions(staff, example_menu):
+    saved(staff.post(f"/admin/telnyx_ivr/menu/{example_menu.pk}/publish/"))
+    version = MenuVersion.objects.get(menu=example_menu)
+    assert version.published_by.username == "staff"
+    page = staff.get(f"/admin/telnyx_ivr/menuversion/{version.pk}/change/")
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert 'class="ivr-edge"' in content
+    assert 'name="note"' not in content  # read-only: no editable inputs
+    assert staff.post(f"/admin/telnyx_ivr/menuversion/{version.pk}/delete/").status_code == 403
+    assert MenuVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_publishing_an_invalid_menu_from_the_admin_is_refused(staff, example_menu):
+    Route.objects.filter(menu=example_menu, node__key="main", when="default").delete()
+    response = staff.post(f"/admin/telnyx_ivr/menu/{example_menu.pk}/publish/", follow=True)
+    assert "node &#x27;main&#x27;, field &#x27;routes&#x27;: no default route" in (
+        response.content.decode()
+    )
+    assert not MenuVersion.objects.exists()
