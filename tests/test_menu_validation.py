@@ -284,6 +284,15 @@ def test_ai_result_attribute_lookup_passes_and_messages_variable_is_known():
     assert_issue(doc, "thanks", "prompt", "unknown variable 'detail'")
 
 
+def test_ai_greeting_is_a_template_checked_for_unknown_variables():
+    doc = ai()
+    doc["nodes"]["intake"]["greeting"] = "Hello {{ caller_number }}, {{ mood }}?"
+    assert_issue(doc, "intake", "greeting", "it uses unknown variable 'mood'")
+    doc["nodes"]["intake"]["greeting"] = "Hello {{ caller_number }}, {{ fallback_choice }}?"
+    doc["nodes"]["intake"]["gather_ended_speech"] = "Thanks {{ details.name }}"
+    assert_valid(doc)
+
+
 def test_prompt_with_unknown_variable_in_a_tag_fails():
     doc = classic()
     doc["prompts"]["invalid"]["text"] = "{% if mood == 'bad' %}Sorry.{% endif %}"

@@ -136,6 +136,9 @@ class _DefinitionChecker:
         for field in ("prompt", "invalid_prompt", "no_input_prompt"):
             if field in node:
                 self.check_prompt_reference(key, node, field)
+        for field in ("greeting", "gather_ended_speech"):
+            if node.get(field):
+                self.check_template(key, field, node[field], "it")
         if kind == "ai_gather":
             if not node["ai_schema"]:
                 self.add(key, "ai_schema", "an AI gather needs a parameter schema")
@@ -171,13 +174,16 @@ class _DefinitionChecker:
                 f"a {kind} node needs a {wanted} prompt; '{prompt_key}' is {prompt['kind']}",
             )
         if prompt["kind"] == "tts":
-            try:
-                used = template_variables(prompt["text"])
-            except TemplateSyntaxError as exc:
-                self.add(key, field, f"prompt '{prompt_key}' is not a valid template: {exc}")
-                return
-            for name in sorted(used - self.variables):
-                self.add(key, field, f"prompt '{prompt_key}' uses unknown variable '{name}'")
+            self.check_template(key, field, prompt["text"], f"prompt '{prompt_key}'")
+
+    def check_template(self, key, field, text, what):
+        try:
+            used = template_variables(text)
+        except TemplateSyntaxError as exc:
+            self.add(key, field, f"{what} is not a valid template: {exc}")
+            return
+        for name in sorted(used - self.variables):
+            self.add(key, field, f"{what} uses unknown variable '{name}'")
 
     def check_routes(self, key, node):
         kind = node["kind"]
