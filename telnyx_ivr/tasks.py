@@ -9,16 +9,29 @@ from django.utils import timezone
 
 from .conf import ivr_settings
 from .models import WebhookEvent
-from .processing import process_stored_event
+from .processing import RetryLater, process_stored_event, send_pending_commands
 
 logger = logging.getLogger("telnyx_ivr.tasks")
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def process_event(event_pk, queued_at=None):
-    """Process one stored webhook event. Safe to run twice: processed events are skipped."""
+    """Process one stored webhook event. Safe to run twice: processed events are skipped,
+    and commands already sent are not sent again."""
     wait_ms = (time.time() - queued_at) * 1000 if queued_at else None
-    process_stored_event(event_pk, queue_wait_ms=wait_ms)
+    try:
+        process_stored_event(event_pk, queue_wait_ms=wait_ms)
+    except RetryLater as later:
+        send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_call_commands(call_pk):
+    """Resend a call's pending commands after a retryable failure (429, 5xx, timeout)."""
+    try:
+        send_pending_commands(call_pk)
+    except RetryLater as later:
+        send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
 
 
 @shared_task(ignore_result=True)

@@ -1,4 +1,16 @@
+from .calls import Call, CallStep, Command
 from .events import WebhookEvent
-from .menus import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route  # noqa: F401
+from .menus import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 
-__all__ = ["WebhookEvent"]
+__all__ = [
+    "AIParameterSchema",
+    "Call",
+    "CallStep",
+    "Command",
+    "Menu",
+    "MenuVersion",
+    "Node",
+    "Prompt",
+    "Route",
+    "WebhookEvent",
+]

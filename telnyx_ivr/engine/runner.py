@@ -1,0 +1,314 @@
+"""The engine's ORM side: load a call, feed its events to the pure core, store what it
+decided, then send the commands. Everything that touches the database or the network for a
+call is here; everything that decides is in ``core``.
+
+Events of one call are applied one at a time because the call row is locked
+(``SELECT ... FOR UPDATE``) for the whole batch; the worker holding the lock applies every
+pending event of that call, oldest first, so a second worker with a task for the same call
+waits, then finds its event already done. Different calls never wait for each other.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from ..menus.matching import find_menu_version
+from ..models import Call, CallStep, Command, WebhookEvent
+from ..telnyx.client import get_client, redact_body
+from ..telnyx.errors import CallAlreadyEndedError, CommandValidationError, TelnyxError
+from ..telnyx.retry import RetryPolicy
+from . import core
+from .state import ENDED, CallState, EventFacts
+
+logger = logging.getLogger("telnyx_ivr.engine")
+
+# command_id = uuid5(this, "<event id>:<position>"): the same event processed twice yields the
+# same ids, so Telnyx drops a resend and our unique index drops a second row.
+COMMAND_ID_NAMESPACE = uuid.UUID("6f1c0c7e-3c55-4d0e-9a55-2f5d1c1e8a01")
+
+
+def command_id_for(event_id, position):
+    return str(uuid.uuid5(COMMAND_ID_NAMESPACE, f"{event_id}:{position}"))
+
+
+@dataclass
+class RetryLater(Exception):
+    """Sending must be tried again later (through the queue, not by sleeping)."""
+
+    call_pk: int
+    countdown: float
+
+
+def process_event(event_pk, *, queue_wait_ms=None):
+    """Apply a stored event (and any other pending event of its call), then send commands.
+
+    Returns the event. Raises RetryLater when a command must be resent later.
+    """
+    event = WebhookEvent.objects.filter(pk=event_pk).first()
+    if event is None:
+        logger.error("Webhook event %s no longer exists; nothing to process", event_pk)
+        return None
+    if queue_wait_ms is not None and event.queue_wait_ms is None:
+        WebhookEvent.objects.filter(pk=event.pk, queue_wait_ms=None).update(
+            queue_wait_ms=queue_wait_ms
+        )
+    call_pk = None
+    if event.status == WebhookEvent.Status.PENDING:
+        if event.call_control_id:
+            call_pk, signals = apply_pending_events(event.call_control_id)
+            _send_signals(signals)
+        else:
+            _finish(event, WebhookEvent.Status.PROCESSED, "")
+    elif event.call_control_id:
+        # Already applied, perhaps by a worker that died before sending: send what is left.
+        call_pk = (
+            Call.objects.filter(call_control_id=event.call_control_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if call_pk is not None:
+        send_pending_commands(call_pk)
+    event.refresh_from_db()
+    return event
+
+
+def apply_pending_events(call_control_id):
+    """Lock the call (creating it on its first event) and apply its pending events in the
+    order they occurred, each in a savepoint: one failing event is marked failed with its
+    error and the rest still apply. Returns the call's pk and the signals to send."""
+    signals = []
+    with transaction.atomic():
+        call = _lock_call(call_control_id)
+        pending = WebhookEvent.objects.filter(
+            call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
+        ).order_by("occurred_at", "received_at", "pk")
+        for event in pending:
+            try:
+                with transaction.atomic():
+                    signals.extend(_apply(call, event))
+                    _finish(event, WebhookEvent.Status.PROCESSED, "")
+            except Exception as exc:  # one bad event must not block the call's others
+                logger.exception("Failed to process event %s", event.event_id)
+                _finish(event, WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
+                call.refresh_from_db()
+    return call.pk, signals
+
+
+def _lock_call(call_control_id):
+    call = Call.objects.select_for_update().filter(call_control_id=call_control_id).first()
+    if call is not None:
+        return call
+    try:
+        with transaction.atomic():
+            Call.objects.create(call_control_id=call_control_id)
+    except IntegrityError:
+        pass  # another worker created it first; its row is what we lock below
+    return Call.objects.select_for_update().get(call_control_id=call_control_id)
+
+
+def _apply(call, event):
+    facts = EventFacts(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        payload=event.event_payload,
+        client_state=event.client_state,
+    )
+    state = CallState.from_dict(call.state) if call.state else None
+    if event.event_type == "call.initiated" and call.menu_version_id is None:
+        _choose_menu(call, event.event_payload)
+    menu = call.menu_version.definition if call.menu_version_id else None
+    decision = core.decide(
+        state, menu, facts, resolve_callable=resolve_callable, now=timezone.now()
+    )
+    _store_state(call, decision.state, event.event_payload)
+    for record in decision.steps:
+        _store_step(call, record)
+    for position, spec in enumerate(decision.commands):
+        Command.objects.get_or_create(
+            command_id=command_id_for(event.event_id, position),
+            defaults={
+                "call": call,
+                "event": event,
+                "position": position,
+                "action": spec.action,
+                "body": redact_body(spec.action, spec.params),
+                "params": spec.params,
+            },
+        )
+    if decision.ignored:
+        event.error = f"ignored: {decision.ignored_reason}"
+    elif decision.note:
+        event.error = ""
+    return [(name, call, data) for name, data in decision.signals]
+
+
+def _choose_menu(call, payload):
+    if payload.get("direction") == "outgoing":
+        return
+    version = find_menu_version(
+        to=_text(payload.get("to")), connection_id=_text(payload.get("connection_id"))
+    )
+    if version is not None:
+        call.menu_version = version
+        call.menu_id = version.menu_id
+
+
+def _store_state(call, state, payload):
+    call.state = state.to_dict()
+    call.status = state.status
+    call.current_node = state.node or ""
+    call.direction = state.direction or call.direction
+    call.call_session_id = state.call_session_id or call.call_session_id
+    call.call_leg_id = state.call_leg_id or call.call_leg_id
+    call.from_number = call.from_number or state.variables.get("caller_number", "")
+    call.to_number = call.to_number or state.variables.get("called_number", "")
+    call.connection_id = call.connection_id or _text(payload.get("connection_id"))
+    call.started_at = state.started_at
+    call.answered_at = state.answered_at
+    call.ended_at = state.ended_at
+    call.hangup_cause = state.hangup_cause
+    call.hangup_source = state.hangup_source
+    call.save()
+
+
+def _store_step(call, record):
+    step, _ = CallStep.objects.get_or_create(
+        call=call,
+        step=record.step,
+        defaults={"node_key": record.node, "node_kind": record.node_kind, "started_at": record.at},
+    )
+    step.tries = max(step.tries, record.tries)
+    if record.kind == "closed":
+        step.ended_at = record.at
+        step.outcome = record.outcome
+        if record.digits is not None:
+            step.digits = record.digits
+        if record.result is not None:
+            step.result = record.result
+    elif record.kind == "retried" and record.digits is not None:
+        step.digits = record.digits
+    step.save()
+
+
+def _finish(event, status, error):
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=status, error=error or event.error, processed_at=timezone.now()
+    )
+
+
+def resolve_callable(path, variables):
+    """Route targets of type ``callable``: ``path`` names ``def pick(variables) -> node key``."""
+    return import_string(path)(variables)
+
+
+def send_pending_commands(call_pk, *, policy=None):
+    """Send the call's pending commands in order, holding the call's lock.
+
+    Every send is one attempt with the command's stored ``command_id``; a retryable failure
+    (429, 5xx, timeout, network) raises RetryLater for the queue to try again, so a worker
+    never sleeps. "Call has already ended" (90018) ends the call and cancels what is left.
+    """
+    signals, retry_later = [], None
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_pk)
+        pending = list(call.commands.filter(status=Command.Status.PENDING).order_by("pk"))
+        if pending:  # the client needs an API key; calls that send nothing need none
+            policy = policy or RetryPolicy.from_settings()
+            client = get_client()
+        for command in pending:
+            if call.status == Call.Status.ENDED:
+                _close_command(command, Command.Status.CANCELLED, error="the call had ended")
+                continue
+            try:
+                result = client.send(
+                    command.action,
+                    call.call_control_id,
+                    command.params or {},
+                    command_id=command.command_id,
+                    retry=False,
+                )
+            except CommandValidationError as exc:  # a menu Telnyx would refuse: never resend
+                _close_command(command, Command.Status.FAILED, error=str(exc))
+                continue
+            except CallAlreadyEndedError as exc:
+                _record_failure(command, exc, final=True)
+                signals.extend(_end_call(call))
+                continue
+            except TelnyxError as exc:
+                attempts = command.attempts + max(exc.attempts, 1)
+                retry = policy.should_retry(attempts, exc)
+                _record_failure(command, exc, final=not retry)
+                if retry:
+                    delay = policy.delay_for(attempts, exc)
+                    retry_later = RetryLater(call_pk=call.pk, countdown=delay)
+                    break  # later commands wait: they must reach Telnyx after this one
+                continue
+            _record_success(call, command, result)
+    _send_signals(signals)
+    if retry_later is not None:
+        raise retry_later
+
+
+def _record_success(call, command, result):
+    command.attempts += result.attempts
+    command.http_status = result.status_code
+    command.latency_ms = result.latency_ms
+    command.response = result.data
+    command.sent_at = timezone.now()
+    _close_command(command, Command.Status.SENT)
+    state = core.apply_command_result(CallState.from_dict(call.state), command.action, result.data)
+    call.state = state.to_dict()
+    call.save(update_fields=["state", "updated_at"])
+
+
+def _record_failure(command, exc, *, final):
+    command.attempts += max(exc.attempts, 1)
+    command.latency_ms = None
+    command.http_status = exc.status_code
+    command.error_code = ",".join(exc.codes)[:32]
+    command.error = str(exc)[:2000]
+    if final:
+        _close_command(command, Command.Status.FAILED)
+    else:
+        command.save()
+
+
+def _close_command(command, status, error=None):
+    command.status = status
+    command.params = None  # final: nothing will resend it
+    if error:
+        command.error = error
+    command.save()
+
+
+def _end_call(call):
+    """Telnyx says the call is over although no call.hangup has been applied yet."""
+    state = CallState.from_dict(call.state)
+    if state.status == ENDED:
+        return []
+    state.status = ENDED
+    state.ended_at = state.ended_at or timezone.now()
+    state.hangup_cause = state.hangup_cause or "call_already_ended"
+    _store_state(call, state, {})
+    call.commands.filter(status=Command.Status.PENDING).update(
+        status=Command.Status.CANCELLED, params=None, error="the call had ended"
+    )
+    return [("call_ended", call, {"hangup_cause": state.hangup_cause, "reason": "90018"})]
+
+
+def _send_signals(signals):
+    from .. import signals as ivr_signals
+
+    for name, call, data in signals:
+        signal = getattr(ivr_signals, name, None)
+        if signal is not None:
+            signal.send(sender=Call, call=call, **data)
+
+
+def _text(value):
+    return value if isinstance(value, str) else ""

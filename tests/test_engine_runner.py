@@ -1,0 +1,289 @@
+"""The engine's database side, one event at a time, against a loopback Telnyx API.
+
+Events go through the real endpoint (signed); the worker's code runs in-process here so each
+step can be inspected. tests/test_engine_integration.py runs the same through a real worker.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from telnyx_ivr import signals
+from telnyx_ivr.engine.runner import (
+    RetryLater,
+    command_id_for,
+    process_event,
+    send_pending_commands,
+)
+from telnyx_ivr.menus.io import import_definition
+from telnyx_ivr.models import Call, CallStep, Command, WebhookEvent
+from telnyx_ivr.telnyx import client_state
+from telnyx_ivr.testing import event_body
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
+CCID = "v3:runner-call"
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def classic():
+    document = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    return import_definition(document, publish=True).menu
+
+
+@pytest.fixture
+def api(telnyx_api, ivr_settings_for, signed):
+    ivr_settings_for(API_KEY="KEY_runner_test", API_BASE_URL=telnyx_api.base_url)
+    return telnyx_api
+
+
+class Caller:
+    """Delivers events of one call through the signed endpoint, then processes them."""
+
+    def __init__(self, client, signer, ccid=CCID):
+        self.client, self.signer, self.ccid = client, signer, ccid
+        self.clock = T0
+
+    def deliver(self, event_type, process=True, **payload):
+        self.clock += timedelta(seconds=1)
+        body = event_body(
+            event_type,
+            {
+                "call_control_id": self.ccid,
+                "call_session_id": "sess-1",
+                "call_leg_id": "leg-1",
+                "connection_id": "conn-1",
+                "from": "+15550001111",
+                "to": "+15550002222",
+                **payload,
+            },
+            occurred_at=self.clock,
+        )
+        response = self.signer.post(self.client, "/telnyx/webhook/", body)
+        assert response.status_code == 200
+        event = WebhookEvent.objects.get(event_id=body["data"]["id"])
+        if process:
+            process_event(event.pk)
+            event.refresh_from_db()
+        return event
+
+    def reply_to(self, command, event_type, **payload):
+        """An event caused by ``command``: it echoes the command's client_state."""
+        return self.deliver(event_type, client_state=command["client_state"], **payload)
+
+
+@pytest.fixture
+def caller(client, signed):
+    return Caller(client, signed)
+
+
+def test_a_call_through_the_classic_menu(api, classic, caller):
+    initiated = caller.deliver("call.initiated", direction="incoming", state="parked")
+    assert [r.action for r in api.requests] == ["answer"]
+    answer = api.requests[0]
+    assert answer.path == f"/v2/calls/{CCID}/actions/answer"
+    assert answer.json["command_id"] == command_id_for(initiated.event_id, 0)
+    call = Call.objects.get()
+    assert (call.status, call.menu, call.menu_version) == (
+        "answering",
+        classic,
+        classic.live_version,
+    )
+    assert (call.from_number, call.to_number, call.direction) == (
+        "+15550001111",
+        "+15550002222",
+        "incoming",
+    )
+
+    caller.reply_to(answer.json, "call.answered")
+    gather = api.requests[-1]
+    assert gather.action == "gather_using_speak"
+    assert gather.json["maximum_tries"] == 1
+    assert gather.json["valid_digits"] == "0129"
+    assert gather.json["voice"] == "female"
+    assert "press 1" in gather.json["payload"].lower()
+    assert client_state.decode(gather.json["client_state"])["n"] == "main"
+
+    caller.reply_to(gather.json, "call.dtmf.received", digit="1")
+    assert len(api.requests) == 2  # a key press is recorded, nothing sent
+    caller.reply_to(gather.json, "call.gather.ended", digits="1", status="valid")
+    sales = api.requests[-1]
+    assert sales.action in {"transfer", "speak", "gather_using_speak"}
+    step = CallStep.objects.get(call=call, node_key="main")
+    assert (step.outcome, step.digits, step.tries) == ("valid", "1", 1)
+    assert step.ended_at is not None
+
+    caller.deliver("call.hangup", hangup_cause="normal_clearing", hangup_source="caller")
+    call.refresh_from_db()
+    assert (call.status, call.hangup_cause, call.hangup_source) == (
+        "ended",
+        "normal_clearing",
+        "caller",
+    )
+    assert call.ended_at is not None
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    sent = Command.objects.filter(call=call)
+    assert sent.count() == len(api.requests)
+    assert set(sent.values_list("status", flat=True)) == {"sent"}
+    assert all(c.params is None and c.http_status == 200 and c.attempts == 1 for c in sent)
+
+
+def test_reprocessing_every_event_sends_nothing_new(api, classic, caller):
+    answer = caller.deliver("call.initiated", direction="incoming")
+    caller.reply_to(api.requests[-1].json, "call.answered")
+    caller.reply_to(api.requests[-1].json, "call.gather.ended", digits="9", status="valid")
+    caller.deliver("call.hangup", hangup_cause="normal_clearing")
+    requests_before, commands_before = len(api.requests), Command.objects.count()
+    call_before = Call.objects.get()
+
+    WebhookEvent.objects.update(status="pending")
+    process_event(answer.pk)
+
+    assert len(api.requests) == requests_before
+    assert Command.objects.count() == commands_before
+    call = Call.objects.get()
+    assert call.state == call_before.state
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def test_a_redelivered_task_sends_what_a_dead_worker_left_pending(api, classic, caller):
+    initiated = caller.deliver("call.initiated", direction="incoming")
+    command = Command.objects.get()
+    # As if the worker had died after committing the decision, before Telnyx answered.
+    Command.objects.filter(pk=command.pk).update(
+        status="pending", params={}, sent_at=None, attempts=0
+    )
+    process_event(initiated.pk)
+    assert [r.action for r in api.requests] == ["answer", "answer"]
+    assert api.requests[0].json["command_id"] == api.requests[1].json["command_id"]
+    assert Command.objects.get().status == "sent"
+
+
+def test_events_of_a_call_are_applied_in_the_order_they_occurred(api, classic, caller):
+    caller.deliver("call.initiated", direction="incoming")
+    answer = api.requests[-1].json
+    answered = caller.reply_to(answer, "call.answered")
+    # Arrives before call.answered was applied, yet occurred after it.
+    Command.objects.all().delete()
+    WebhookEvent.objects.filter(pk=answered.pk).update(status="pending")
+    Call.objects.update(state={**Call.objects.get().state, "status": "answering"})
+    hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
+    answered_time = WebhookEvent.objects.get(pk=answered.pk).occurred_at
+    assert hangup.occurred_at > answered_time
+
+    process_event(hangup.pk)  # the worker holding the call applies both, oldest first
+
+    statuses = dict(WebhookEvent.objects.values_list("event_type", "status"))
+    assert statuses["call.answered"] == statuses["call.hangup"] == "processed"
+    assert Call.objects.get().status == "ended"
+
+
+def test_unclaimed_and_outgoing_calls_are_recorded_and_left_alone(api, caller, client, signed):
+    caller.deliver("call.initiated", direction="incoming")  # no menu exists at all
+    other = Caller(client, signed, ccid="v3:outgoing")
+    other.deliver("call.initiated", direction="outgoing")
+    assert api.requests == []
+    assert set(Call.objects.values_list("status", flat=True)) == {"unmanaged"}
+
+
+def test_call_already_ended_marks_the_call_ended_and_stops(api, classic, caller):
+    api.enqueue(
+        status=422,
+        action="answer",
+        body={"errors": [{"code": "90018", "title": "Call has already ended"}]},
+    )
+    ended = []
+    signals.call_ended.connect(lambda sender, **kw: ended.append(kw), weak=False)
+    try:
+        caller.deliver("call.initiated", direction="incoming")
+    finally:
+        signals.call_ended.receivers.clear()
+    call = Call.objects.get()
+    assert call.status == "ended"
+    command = Command.objects.get()
+    assert (command.status, command.http_status, command.error_code) == ("failed", 422, "90018")
+    assert ended[0]["reason"] == "90018"
+    assert len(api.requests) == 1  # never retried
+
+
+def test_a_server_error_is_retried_through_the_queue_with_the_same_command_id(api, classic, caller):
+    api.enqueue(status=503, action="answer", body={"errors": [{"code": "1", "title": "busy"}]})
+    caller.deliver("call.initiated", direction="incoming", process=False)
+    event = WebhookEvent.objects.get()
+    with pytest.raises(RetryLater) as later:
+        process_event(event.pk)
+    assert later.value.countdown > 0
+    command = Command.objects.get()
+    assert (command.status, command.attempts, command.http_status) == ("pending", 1, 503)
+
+    send_pending_commands(later.value.call_pk)
+
+    command.refresh_from_db()
+    assert (command.status, command.attempts) == ("sent", 2)
+    ids = {r.json["command_id"] for r in api.requests}
+    assert ids == {command.command_id}
+    assert len(api.requests) == 2
+
+
+def test_gives_up_after_the_configured_retries(api, classic, caller, ivr_settings_for):
+    ivr_settings_for(MAX_RETRIES=1)
+    api.set_default(status=500, body={"errors": [{"code": "1", "title": "down"}]})
+    caller.deliver("call.initiated", direction="incoming", process=False)
+    event = WebhookEvent.objects.get()
+    with pytest.raises(RetryLater) as later:
+        process_event(event.pk)
+    send_pending_commands(later.value.call_pk)  # the last allowed attempt fails for good
+    command = Command.objects.get()
+    assert (command.status, command.attempts) == ("failed", 2)
+    assert len(api.requests) == 2
+
+
+def test_signals_for_host_projects(api, classic, caller):
+    seen = []
+
+    def record(name):
+        def receiver(sender, call, **kwargs):
+            seen.append((name, call.call_control_id, kwargs))
+
+        return receiver
+
+    receivers = {
+        name: record(name)
+        for name in ("call_started", "step_completed", "ai_gather_completed", "call_ended")
+    }
+    for name, receiver in receivers.items():
+        getattr(signals, name).connect(receiver)
+    try:
+        caller.deliver("call.initiated", direction="incoming")
+        caller.reply_to(api.requests[-1].json, "call.answered")
+        caller.reply_to(api.requests[-1].json, "call.gather.ended", digits="2", status="valid")
+        caller.deliver("call.hangup", hangup_cause="normal_clearing", hangup_source="callee")
+    finally:
+        for name, receiver in receivers.items():
+            getattr(signals, name).disconnect(receiver)
+    names = [name for name, _, _ in seen]
+    assert names[0] == "call_started"
+    assert names[-1] == "call_ended"
+    step = next(kw for name, _, kw in seen if name == "step_completed")
+    assert (step["node"], step["digits"], step["outcome"]) == ("main", "2", "valid")
+    assert seen[-1][2]["hangup_cause"] == "normal_clearing"
+    assert {ccid for _, ccid, _ in seen} == {CCID}
+
+
+def test_publishing_during_a_call_keeps_the_call_on_its_version(api, classic, caller):
+    caller.deliver("call.initiated", direction="incoming")
+    first_version = Call.objects.get().menu_version
+    document = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    document["prompts"]["main_menu"]["text"] = "A new greeting. Press 1 for sales."
+    import_definition(document, publish=True)
+    classic.refresh_from_db()
+    assert classic.live_version != first_version
+
+    caller.reply_to(api.requests[-1].json, "call.answered")
+
+    assert Call.objects.get().menu_version == first_version
+    assert "A new greeting" not in api.requests[-1].json["payload"]
