@@ -16,7 +16,15 @@ def process_stored_event(event_pk, queue_wait_ms=None):
 
     Raises RetryLater when a command must be resent later; the event itself is done by then.
     """
-    event = process_event(event_pk, queue_wait_ms=queue_wait_ms)
+    try:
+        event = process_event(event_pk, queue_wait_ms=queue_wait_ms)
+    except RetryLater:
+        _announce(WebhookEvent.objects.filter(pk=event_pk).first())
+        raise
+    _announce(event)
+    return event
+
+
+def _announce(event):
     if event is not None and event.status != WebhookEvent.Status.PENDING:
         webhook_event_processed.send(sender=WebhookEvent, event=event)
-    return event
