@@ -206,3 +206,13 @@ def test_one_bad_file_does_not_stop_the_good_ones(tmp_path):
         )
     assert Menu.objects.filter(slug="ai-intake").exists()
     assert "bad.json: not imported, nothing was changed" in err.getvalue()
+
+
+def test_skip_existing_leaves_an_existing_menu_alone():
+    import_file(EXAMPLES / "classic_tree.json", "--publish")
+    Menu.objects.filter(slug="classic-tree").update(name="Edited in the admin")
+    out, _ = import_file(EXAMPLES / "classic_tree.json", "--publish", "--skip-existing")
+    assert "Skipped" in out
+    menu = Menu.objects.get(slug="classic-tree")
+    assert menu.name == "Edited in the admin"
+    assert menu.versions.count() == 1

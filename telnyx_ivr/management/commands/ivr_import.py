@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from telnyx_ivr.menus.io import MenuFileError, import_definition, parse_menu_file
+from telnyx_ivr.models import Menu
 
 
 class Command(BaseCommand):
@@ -22,8 +23,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--note", default="imported", help="note on the published version")
         parser.add_argument("--user", help="username recorded as the publisher")
+        parser.add_argument(
+            "--skip-existing",
+            action="store_true",
+            help="leave menus whose slug already exists alone (e.g. for a demo's start script)",
+        )
 
-    def handle(self, *, paths, publish, note, user=None, **options):
+    def handle(self, *, paths, publish, note, user=None, skip_existing=False, **options):
         publisher = None
         if user:
             publisher = get_user_model().objects.filter(username=user).first()
@@ -32,12 +38,17 @@ class Command(BaseCommand):
         failed = []
         for path in paths:
             try:
-                result = self.import_file(Path(path), publish=publish, note=note, user=publisher)
+                result = self.import_file(
+                    Path(path), publish=publish, note=note, user=publisher, skip=skip_existing
+                )
             except MenuFileError as exc:
                 failed.append(path)
                 self.stderr.write(f"{path}: not imported, nothing was changed:")
                 for error in exc.errors:
                     self.stderr.write(f"  {error}")
+                continue
+            if result is None:
+                self.stdout.write(f"Skipped {path}: its menu already exists.")
                 continue
             action = "Created" if result.created else "Replaced the draft of"
             line = f"{action} menu {result.menu.slug!r} from {path}"
@@ -47,10 +58,15 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{len(failed)} file(s) not imported: {', '.join(failed)}")
 
-    def import_file(self, path, *, publish, note, user):
+    def import_file(self, path, *, publish, note, user, skip):
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise MenuFileError([f"cannot read the file: {exc.strerror or exc}"]) from exc
         document = parse_menu_file(data)
+        slug = (
+            document.get("menu", {}).get("slug") if isinstance(document.get("menu"), dict) else None
+        )
+        if skip and isinstance(slug, str) and Menu.objects.filter(slug=slug).exists():
+            return None
         return import_definition(document, publish=publish, user=user, note=note)
