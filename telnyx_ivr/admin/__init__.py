@@ -1,4 +1,5 @@
+from .calls import CallAdmin, CallStepAdmin, CommandAdmin
 from .events import WebhookEventAdmin
-from .menus import MenuAdmin  # noqa: F401
+from .menus import MenuAdmin
 
-__all__ = ["WebhookEventAdmin"]
+__all__ = ["CallAdmin", "CallStepAdmin", "CommandAdmin", "MenuAdmin", "WebhookEventAdmin"]

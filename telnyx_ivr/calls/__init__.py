@@ -1,0 +1,1 @@
+"""Reading the call log: a call's timeline of events and commands."""
