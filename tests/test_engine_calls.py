@@ -272,6 +272,26 @@ def test_answered_with_no_menu_given_is_ignored():
     assert decision.state.status == ANSWERING
 
 
+@pytest.mark.parametrize(
+    ("event_type", "payload"),
+    [
+        ("call.speak.ended", {"status": "completed"}),
+        ("call.gather.ended", {"status": "valid", "digits": "1"}),
+    ],
+)
+def test_acting_events_without_a_menu_are_ignored_not_crashing(event_type, payload):
+    definition = menu(
+        {"main": node("announcement", prompt="hi", routes=[to("main")])},
+        prompts={"hi": tts("Hello")},
+    )
+    driver = CallDriver(definition)
+    driver.start()
+    decision = driver.feed(event_type, payload, menu=None)
+    assert decision.commands == []
+    assert decision.ignored is True
+    assert decision.state.node == "main"
+
+
 def test_occurred_at_missing_uses_now():
     decision = decide(None, classic_menu(), facts("call.initiated", INITIATED), now=NOW)
     assert decision.state.started_at == NOW

@@ -181,8 +181,6 @@ class _Run:
             return self.ignore(mismatch)
         if st.status == TRANSFERRING:
             return self.record("recorded (the call is being transferred)")
-        if self.menu is None and event.event_type in ACTING_EVENT_TYPES:
-            return self.ignore("no menu definition was given for this call")
         acts = event.event_type in AI_UPDATE_EVENT_TYPES or (
             st.awaiting and event.event_type == st.awaiting
         )
@@ -194,6 +192,8 @@ class _Run:
             return self.ignore("it carries no client_state of this engine, so no step claims it")
         if event.event_type in AI_UPDATE_EVENT_TYPES:
             return self.on_ai_update()
+        if self.menu is None:
+            return self.ignore("no menu definition was given for this call")
         self.remember_conversation_id()
         handler = {
             ANSWER: self.on_answered,
