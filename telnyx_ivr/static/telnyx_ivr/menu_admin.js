@@ -38,21 +38,23 @@
     }
     const wanted = new Set(map[select.value] || []);
     allFields(map).forEach(function (field) {
-      container.querySelectorAll(".field-" + field).forEach(function (row) {
-        row.hidden = !wanted.has(field);
+      container.querySelectorAll(".field-" + field).forEach(function (element) {
+        // A row of several fields is shown while any of its boxes is (decided below).
+        if (element.classList.contains("form-row") && element.querySelector(".fieldBox")) {
+          return;
+        }
+        element.hidden = !wanted.has(field);
       });
     });
-    container.querySelectorAll("fieldset").forEach(function (fieldset) {
-      const rows = fieldset.querySelectorAll(".form-row");
-      if (rows.length === 0) {
-        return;
+    container.querySelectorAll(".form-row").forEach(function (row) {
+      const boxes = row.querySelectorAll(".fieldBox");
+      if (boxes.length > 0) {
+        row.hidden = Array.from(boxes).every(function (box) { return box.hidden; });
       }
-      const hidden = Array.from(rows).every(function (row) {
-        return row.hidden || Array.from(row.querySelectorAll("[class*='field-']")).every(
-          function (cell) { return cell.hidden; }
-        );
-      });
-      fieldset.hidden = hidden;
+    });
+    container.querySelectorAll("fieldset").forEach(function (fieldset) {
+      const rows = Array.from(fieldset.querySelectorAll(".form-row"));
+      fieldset.hidden = rows.length > 0 && rows.every(function (row) { return row.hidden; });
     });
   }
 
