@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from .conf import ivr_settings
@@ -14,7 +15,16 @@ from .processing import RetryLater, process_stored_event, send_pending_commands
 logger = logging.getLogger("telnyx_ivr.tasks")
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# A database that is briefly unreachable or locked should delay an event, not strand it.
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "max_retries": 8,
+}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **DATABASE_RETRY)
 def process_event(event_pk, queued_at=None):
     """Process one stored webhook event. Safe to run twice: processed events are skipped,
     and commands already sent are not sent again."""
@@ -25,7 +35,7 @@ def process_event(event_pk, queued_at=None):
         send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **DATABASE_RETRY)
 def send_call_commands(call_pk):
     """Resend a call's pending commands after a retryable failure (429, 5xx, timeout)."""
     try:

@@ -29,6 +29,8 @@ class WorkerProcess:
             **os.environ,
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": broker_url,
+            # Tasks the worker queues itself (retries) must land on the queue it consumes.
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
