@@ -5,13 +5,13 @@ from django.urls import reverse
 
 from telnyx_ivr.models import Call, CallStep, Command
 
-from .test_engine_runner import Caller, api, classic  # noqa: F401  (fixtures)
+from .call_fixtures import Caller
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def finished_call(api, classic, client, signed):  # noqa: F811
+def finished_call(api, classic, client, signed):
     caller = Caller(client, signed)
     caller.deliver("call.initiated", direction="incoming")
     caller.reply_to(api.requests[-1].json, "call.answered")
