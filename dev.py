@@ -21,6 +21,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 DEMO_USER, DEMO_PASSWORD = "admin", "telnyx-ivr-demo"
+EXAMPLE_MENUS = ["telnyx_ivr/examples/classic_tree.json", "telnyx_ivr/examples/ai_intake.json"]
 HOST, PORT = os.environ.get("IVR_HOST", "127.0.0.1"), os.environ.get("IVR_PORT", "8000")
 
 
@@ -51,6 +52,8 @@ def run():
     ensure_venv("")
     manage("migrate", "--no-input")
     manage("ivr_demo_user", DEMO_USER, DEMO_PASSWORD)
+    say("loading the example menus (kept as they are if you have edited them)")
+    manage("ivr_import", *EXAMPLE_MENUS, "--publish", "--skip-existing")
     say("starting the web server and a Celery worker (Ctrl-C stops both)")
     children = [
         subprocess.Popen(
