@@ -86,6 +86,11 @@ TELNYX_IVR = {
     "API_KEY": os.environ.get("TELNYX_API_KEY"),
     "API_BASE_URL": os.environ.get("TELNYX_API_BASE_URL", "https://api.telnyx.com/v2"),
     "PUBLIC_KEYS": env_list("TELNYX_PUBLIC_KEY"),
+    # Only for `python dev.py run` and tests: the local Telnyx stand-in's signing key.
+    "SIMULATOR_SIGNING_KEY": os.environ.get("IVR_SIMULATOR_SIGNING_KEY"),
+    "SIMULATOR_WEBHOOK_URL": os.environ.get(
+        "IVR_SIMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/telnyx/webhook/"
+    ),
 }
 
 # --- Celery -------------------------------------------------------------------------------

@@ -38,6 +38,12 @@ DEFAULTS = {
     "MAX_RETRIES": 2,
     "RETRY_BACKOFF_SECONDS": 0.5,
     "RETRY_BACKOFF_MAX_SECONDS": 8.0,
+    # --- Call simulator (python manage.py ivr_simulator) --------------------------------
+    # Base64 of a 32-byte Ed25519 seed the simulator signs webhooks with; its public key
+    # must be in PUBLIC_KEYS. Only for development and tests, never for real traffic.
+    "SIMULATOR_SIGNING_KEY": None,
+    # Where the simulator delivers webhooks: this site's webhook URL.
+    "SIMULATOR_WEBHOOK_URL": "http://127.0.0.1:8000/telnyx/webhook/",
     # --- Processing -----------------------------------------------------------------------
     # Events still pending this long after they arrived are queued again by
     # telnyx_ivr.tasks.requeue_stale_events (run it from Celery beat).

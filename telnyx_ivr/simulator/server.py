@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ..testing import WebhookSigner
-from . import api_errors
+from . import api_errors, control
 from .caller import HANG_UP, WAIT, ScriptedCaller
 from .calls import SimulatedCall
 from .faults import Faults
@@ -426,6 +426,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         simulator = self.server.simulator
+        if self.path.startswith(control.PREFIX):
+            self._control("POST")
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -445,7 +448,26 @@ class _Handler(BaseHTTPRequestHandler):
             simulator.submit(outgoing, counted=True)
 
     def do_GET(self):
+        if self.path.startswith(control.PREFIX):
+            self._control("GET")
+            return
         self._answer(*_error(api_errors.not_found(self.path))[:3])
+
+    def _control(self, method):
+        simulator = self.server.simulator
+        expected = f"Bearer {simulator.api_key}"
+        if not hmac.compare_digest(self.headers.get("Authorization", ""), expected):
+            self._answer(401, {"error": "Authorization: Bearer <the simulator's key> needed"}, {})
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_COMMAND_BYTES:
+            self._answer(400, {"error": "Content-Length is missing, bad or too large"}, {})
+            return
+        status, body = control.handle(simulator, method, self.path, self.rfile.read(length))
+        self._answer(status, body, {})
 
     do_PUT = do_DELETE = do_PATCH = do_GET
 
