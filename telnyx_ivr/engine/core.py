@@ -5,10 +5,11 @@ runner (Celery task) locks the call, calls ``decide``, stores the state, steps a
 in one transaction, then sends the commands. docs/engine.md explains every rule here.
 """
 
+from ..menus.kinds import DTMF_KINDS
 from ..telnyx import client_state as client_state_codec
 from . import render
 from .render import MenuError
-from .routing import DTMF_KINDS, find_route, route_or_default
+from .routing import find_route, route_or_default
 from .state import (
     ACTIVE,
     AI_ASSISTANT,

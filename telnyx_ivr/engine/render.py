@@ -12,18 +12,9 @@ from xml.sax.saxutils import escape as xml_escape
 
 from django.template import Context, Engine, TemplateSyntaxError
 
-# The API's own defaults (see gather-using-audio.openapi.md), filled in so every gather
-# command states its rules explicitly.
-DIGIT_DEFAULTS = {
-    "minimum_digits": 1,
-    "maximum_digits": 128,
-    "valid_digits": "0123456789#*",
-    "terminating_digit": "#",
-    "timeout_millis": 60000,
-    "inter_digit_timeout_millis": 5000,
-    "initial_timeout_millis": None,
-    "maximum_tries": 3,
-}
+from ..menus import kinds
+from ..menus.kinds import DIGIT_DEFAULTS
+
 # Sent by every gather command; gather_using_speak/audio take no initial_timeout_millis.
 _COMMON_DIGIT_PARAMS = (
     "minimum_digits",
@@ -36,28 +27,9 @@ _COMMON_DIGIT_PARAMS = (
 # Telnyx requires a voice for speak; used only when neither prompt nor menu names one.
 FALLBACK_VOICE = "female"
 
-AI_GATHER_FIELDS = (
-    "greeting",
-    "assistant",
-    "voice",
-    "voice_settings",
-    "language",
-    "transcription",
-    "interruption_settings",
-    "user_response_timeout_ms",
-    "send_partial_results",
-    "send_message_history_updates",
-    "message_history",
-    "gather_ended_speech",
-)
-AI_ASSISTANT_FIELDS = (
-    "assistant",
-    "greeting",
-    "voice",
-    "voice_settings",
-    "transcription",
-    "interruption_settings",
-)
+# The definition's AI fields that go to Telnyx as they are (``ai_schema`` becomes ``parameters``).
+AI_GATHER_FIELDS = tuple(name for name in kinds.AI_GATHER_FIELDS if name != "ai_schema")
+AI_ASSISTANT_FIELDS = kinds.AI_ASSISTANT_FIELDS
 # Free text the caller hears: rendered with the call's variables like prompt text.
 _AI_RENDERED_FIELDS = ("greeting", "gather_ended_speech")
 

@@ -3,8 +3,6 @@ matches wins; ``default`` catches what no other route took."""
 
 _MISSING = object()
 
-DTMF_KINDS = frozenset({"speak_menu", "audio_menu", "gather"})
-
 
 def find_route(node, when, *, digits=None, result=None):
     """The first route of ``node`` for ``when`` (digits must be equal; a ``valid`` route's
