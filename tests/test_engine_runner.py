@@ -230,3 +230,45 @@ def test_publishing_during_a_call_keeps_the_call_on_its_version(api, classic, ca
 
     assert Call.objects.get().menu_version == first_version
     assert "A new greeting" not in api.requests[-1].json["payload"]
+
+
+def test_a_late_event_is_recorded_with_why_it_was_ignored(api, classic, caller):
+    caller.deliver("call.initiated", direction="incoming")
+    caller.reply_to(api.requests[-1].json, "call.answered")
+    first_gather = api.requests[-1].json
+    caller.reply_to(first_gather, "call.gather.ended", digits="9", status="valid")  # repeat
+    sent = len(api.requests)
+
+    late = caller.reply_to(first_gather, "call.gather.ended", digits="1", status="valid")
+
+    assert len(api.requests) == sent
+    assert late.status == "processed"
+    assert late.note.startswith("ignored: late")
+    assert late.error == ""
+
+
+def pick_a_missing_node(variables):
+    return "no_such_node"
+
+
+def test_a_failing_callable_route_takes_the_default_and_says_so(api, caller):
+    document = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    routes = document["nodes"]["main"]["routes"]
+    routes[0] = {
+        "when": "digits",
+        "digits": "1",
+        "target": "callable",
+        "callable": f"{__name__}.pick_a_missing_node",
+    }
+    import_definition(document, publish=True)
+    caller.deliver("call.initiated", direction="incoming")
+    caller.reply_to(api.requests[-1].json, "call.answered")
+    gather = api.requests[-1].json
+
+    ended = caller.reply_to(gather, "call.gather.ended", digits="1", status="valid")
+
+    assert "no_such_node" in ended.note
+    assert "default route" in ended.note
+    repeated = api.requests[-1].json  # main's default route repeats the menu
+    assert repeated["payload"] == gather["payload"]
+    assert repeated["client_state"] != gather["client_state"]

@@ -26,6 +26,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "event_id",
         "event_type",
         "status",
+        "note",
         "error",
         "occurred_at",
         "received_at",

@@ -34,8 +34,10 @@ def call_timeline(call, *, steps=None):
         ]
         if event.attempt > 1 or event.deliveries > 1:
             bits.append(f"attempt {event.attempt}, {event.deliveries} deliveries")
+        if event.note:
+            bits.append(event.note)
         if event.error:
-            bits.append(event.error)
+            bits.append(f"error: {event.error}")
         entries.append(Entry(at, "event", event.event_type, "; ".join(bits), event.status, event))
     for command in Command.objects.filter(call=call):
         at = command.sent_at or command.created_at

@@ -89,8 +89,9 @@ def apply_pending_events(call_control_id):
         for event in pending:
             try:
                 with transaction.atomic():
-                    signals.extend(_apply(call, event))
-                    _finish(event, WebhookEvent.Status.PROCESSED, "")
+                    new_signals, note = _apply(call, event)
+                    signals.extend(new_signals)
+                    _finish(event, WebhookEvent.Status.PROCESSED, "", note)
             except Exception as exc:  # one bad event must not block the call's others
                 logger.exception("Failed to process event %s", event.event_id)
                 _finish(event, WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
@@ -140,11 +141,8 @@ def _apply(call, event):
                 "params": spec.params,
             },
         )
-    if decision.ignored:
-        event.error = f"ignored: {decision.ignored_reason}"
-    elif decision.note:
-        event.error = ""
-    return [(name, call, data) for name, data in decision.signals]
+    note = f"ignored: {decision.ignored_reason}" if decision.ignored else decision.note
+    return [(name, call, data) for name, data in decision.signals], note
 
 
 def _choose_menu(call, payload):
@@ -195,9 +193,9 @@ def _store_step(call, record):
     step.save()
 
 
-def _finish(event, status, error):
+def _finish(event, status, error, note=""):
     WebhookEvent.objects.filter(pk=event.pk).update(
-        status=status, error=error or event.error, processed_at=timezone.now()
+        status=status, error=error, note=note[:2000], processed_at=timezone.now()
     )
 
 

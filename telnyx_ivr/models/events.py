@@ -34,6 +34,9 @@ class WebhookEvent(models.Model):
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     error = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True, help_text="What the call engine made of the event (or why it ignored it)."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     queue_wait_ms = models.FloatField(
         null=True, blank=True, help_text="Time between queueing the task and a worker starting it."
