@@ -42,6 +42,7 @@ from ..menus.schema import ai_schema_errors, menu_schema
 from ..menus.validation import MenuValidationError, claim_conflicts, validate_menu
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
+from .test_call import test_call_urls
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
 TRANSFER_ADDRESS = re.compile(r"^(\+[1-9][0-9]{1,14}|sips?:[^\s@]+@\S+)\Z")
@@ -382,7 +383,17 @@ class MenuChildInline:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         kwargs = _limit_to_menu(db_field, request, kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None:
+            # Every inline form would query its dropdown's choices again (one query per node
+            # and field); list them once per request and share the list. Validation still
+            # goes through the field's queryset.
+            cache = request.__dict__.setdefault("_telnyx_ivr_choices", {})
+            key = (db_field.model, db_field.name)
+            if key not in cache:
+                cache[key] = list(field.choices)
+            field.choices = cache[key]
+        return field
 
 
 class PromptInline(MenuChildInline, admin.TabularInline):
@@ -543,6 +554,7 @@ class MenuAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.publish_view),
                 name="telnyx_ivr_menu_publish",
             ),
+            *test_call_urls(self),
         ]
         return own + urls
 
