@@ -128,15 +128,13 @@ class AIParameterSchema(models.Model):
     menu = models.ForeignKey(Menu, on_delete=models.CASCADE, related_name="ai_schemas")
     key = key_field()
     description = models.CharField(max_length=500, blank=True)
-    schema = models.JSONField(help_text="A JSON Schema object, e.g. {\"type\": \"object\", ...}.")
+    schema = models.JSONField(help_text='A JSON Schema object, e.g. {"type": "object", ...}.')
 
     class Meta:
         ordering = ["menu", "key"]
         verbose_name = "AI parameter schema"
         constraints = [
-            models.UniqueConstraint(
-                fields=["menu", "key"], name="telnyx_ivr_aischema_key_per_menu"
-            )
+            models.UniqueConstraint(fields=["menu", "key"], name="telnyx_ivr_aischema_key_per_menu")
         ]
 
     def __str__(self):
