@@ -13,7 +13,11 @@ All under ``/_simulator/`` and, like the command API, only with ``Authorization:
                                             {"ai_result": {...}, "status": "valid"}, ...) -> call
 
 A call is ``{"id", "from", "to", "state", "prompt", "waiting_for_caller", "ended",
-"outcome", "passed", "failures", "transcript", "transcript_text"}``.
+"outcome", "passed", "failures", "transcript", "transcript_text", "pending_webhooks",
+"commands", "checks"}``. ``checks`` lists every expectation checked so far as
+``{"description", "held", "message"}``; ``commands`` the commands in arrival order as
+``{"t", "action", "status", "client_state", "in_reply_to", "reply_seconds", "duplicate",
+"fault"}``; ``pending_webhooks`` counts webhooks not yet delivered.
 """
 
 import json
@@ -34,6 +38,13 @@ class ControlError(Exception):
 
 
 def call_state(call):
+    # One snapshot under the simulator's lock, so "pending_webhooks": 0 and the transcript
+    # agree (the transcript then holds every webhook's answer).
+    with call._sim.lock:
+        return _call_state(call)
+
+
+def _call_state(call):
     return {
         "id": call.call_control_id,
         "from": call.from_,
@@ -47,6 +58,27 @@ def call_state(call):
         "failures": call.failures,
         "transcript": call.transcript,
         "transcript_text": call.transcript_text(),
+        # Webhooks not yet delivered: a reader waits for 0 before taking the call as settled.
+        "pending_webhooks": call.pending_webhooks,
+        "commands": [_command_state(record) for record in list(call.commands)],
+        "checks": [
+            {"description": description, "held": held, "message": message}
+            for description, held, message in call.checks()
+        ],
+    }
+
+
+def _command_state(record):
+    body = record.body if isinstance(record.body, dict) else {}
+    return {
+        "t": round(record.t, 4),
+        "action": record.action,
+        "status": record.status,
+        "client_state": body.get("client_state"),
+        "in_reply_to": record.in_reply_to,
+        "reply_seconds": record.reply_seconds,
+        "duplicate": record.duplicate,
+        "fault": record.fault,
     }
 
 
