@@ -6,7 +6,7 @@
 
   const POLL_MS = 500;
   // Polls after the call ended, so the app's answers to the last webhooks show too.
-  const POLLS_AFTER_END = 3;
+  const POLLS_AFTER_END = 6;
   const WAITS_TEXT = {
     keys: "The menu waits for keys: press one on the keypad (or type several).",
     ai_result: "The AI gather waits for its result: send one, or stay silent.",
@@ -168,8 +168,9 @@
       showError(error.message);
     }
     if (call.ended) {
+      // Settled once every webhook has its answer (pending_webhooks 0), or after a few polls.
       pollsLeft -= 1;
-      if (pollsLeft <= 0) {
+      if (call.pending_webhooks === 0 || pollsLeft <= 0) {
         return;
       }
     }

@@ -1,0 +1,153 @@
+"""The Test call page in headless Chromium through a whole call: the live server answers the
+simulator's webhooks, a real Celery worker sends the menu's commands back to it, and the page
+plays the caller. Keeps a screenshot in test-artifacts/test_call.png."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from telnyx_ivr.menus.io import import_definition
+from telnyx_ivr.models import Call
+from telnyx_ivr.simulator import TelnyxSimulator
+
+from .services import missing
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "telnyx_ivr" / "examples"
+ARTIFACTS = ROOT / "test-artifacts"
+WAIT_SECONDS = 30
+
+pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Debian's chromium through chromedriver, headless; nothing is downloaded."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing("selenium is not installed")
+    driver_path = shutil.which("chromedriver")
+    chromium_path = shutil.which("chromium")
+    if driver_path is None or chromium_path is None:
+        missing("needs chromium and chromedriver (Debian: apt-get install chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium_path
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,1400",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def telnyx(live_server, ivr_settings_for, start_worker):
+    """A simulator wired to the live server, and a worker configured like the web side."""
+    with TelnyxSimulator(webhook_url=f"{live_server.url}/telnyx/webhook/") as simulator:
+        ivr_settings_for(
+            API_BASE_URL=simulator.api_base_url,
+            API_KEY=simulator.api_key,
+            PUBLIC_KEYS=[simulator.public_key],
+        )
+        start_worker(
+            env={
+                "TELNYX_API_BASE_URL": simulator.api_base_url,
+                "TELNYX_API_KEY": simulator.api_key,
+                "TELNYX_PUBLIC_KEY": simulator.public_key,
+            }
+        )
+        yield simulator
+
+
+def test_a_whole_call_from_the_test_call_page(
+    browser, telnyx, live_server, django_user_model, capsys, record_property
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    document = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    menu = import_definition(document, publish=True).menu
+    django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-12345")
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+
+    def transcript():
+        return browser.find_element(By.ID, "ivr-tc-transcript").text
+
+    def heard(text):
+        wait.until(lambda _: text in transcript(), f"the page to show {text!r}")
+
+    def press(key):
+        wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, f"[data-key='{key}']")))
+        browser.find_element(By.CSS_SELECTOR, f"[data-key='{key}']").click()
+        heard(f"pressed {key}")
+
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("staff")
+    browser.find_element(By.NAME, "password").send_keys("pw-12345")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    browser.find_element(By.CSS_SELECTOR, "a.ivr-test-call-link").click()
+    assert "It is the default menu" in browser.find_element(By.ID, "ivr-tc-which").text
+    assert not browser.find_elements(By.ID, "ivr-tc-simulator-problem")
+
+    def screenshot():
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / "test_call.png"
+        browser.save_screenshot(str(path))
+        record_property("screenshot", str(path))
+        with capsys.disabled():
+            print(f"\nTest call page screenshot: {path}")
+        return path
+
+    taken = None
+    try:
+        browser.find_element(By.ID, "ivr-tc-call").click()
+        heard("Thank you for calling. Press 1 for sales, 2 for support")
+        wait.until(lambda _: "waits for keys" in browser.find_element(By.ID, "ivr-tc-state").text)
+        # Hang up is there from the start; AI controls are not, for a DTMF menu.
+        assert browser.find_element(By.ID, "ivr-tc-hangup").is_enabled()
+        assert not browser.find_element(By.ID, "ivr-tc-end-conversation").is_displayed()
+        assert not browser.find_element(By.ID, "ivr-tc-ai").is_displayed()
+        press("2")
+        heard("Support. Press 1 for billing or 2 for technical support.")
+        press("1")
+        heard("transferred to sip:billing@example.com")
+        wait.until(
+            lambda _: (
+                browser.find_element(By.ID, "ivr-tc-state").get_attribute("data-state") == "ended"
+            )
+        )
+        state = browser.find_element(By.ID, "ivr-tc-state").text
+        assert state.startswith("Call ended:")
+        assert "after a transfer to sip:billing@example.com" in state
+        taken = screenshot()  # the page as users see it: prompts, keys and the ending
+        text = transcript()
+        order = ["Thank you for calling", "pressed 2", "Support.", "pressed 1", "transferred to"]
+        assert [text.index(part) for part in order] == sorted(text.index(p) for p in order)
+        for key in "0123456789*#":
+            assert not browser.find_element(By.CSS_SELECTOR, f"[data-key='{key}']").is_enabled()
+        assert not browser.find_element(By.ID, "ivr-tc-hangup").is_enabled()
+        # The call the page played is in the call log, ended by the transfer.
+        (simulated,) = telnyx.calls
+        call = Call.objects.get(call_control_id=simulated.call_control_id)
+        assert call.menu_id == menu.pk
+        link = browser.find_element(By.ID, "ivr-tc-call-log").get_attribute("href")
+        quoted = simulated.call_control_id.replace(":", "%3A")
+        assert link.endswith(f"/admin/telnyx_ivr/call/?q={quoted}")
+        browser.find_element(By.ID, "ivr-tc-details").click()
+        assert "gather_using_speak -> 200" in transcript()
+    finally:
+        if taken is None:  # failed on the way: keep the page as it was then
+            screenshot()
