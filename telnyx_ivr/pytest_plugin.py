@@ -1,0 +1,154 @@
+"""pytest fixtures for host projects: play simulated calls through your menus in your suite.
+
+Enable it in your ``conftest.py``::
+
+    pytest_plugins = ["telnyx_ivr.pytest_plugin"]
+
+``ivr_simulator`` starts a ``TelnyxSimulator`` for one test, points the app at it (API base
+URL, API key and public key through ``override_settings``) and the simulator at
+``live_server``'s webhook URL, and runs the app's Celery tasks eagerly, so no broker and no
+worker are needed. ``simulate_call(to=..., script=[...])`` plays one call and returns the
+finished ``SimulatedCall``; it raises AssertionError with the transcript when an expectation
+fails, the call does not end in time, or the app failed to process one of its events.
+
+Eager tasks, and what they do not test: each webhook's processing runs inside the webhook
+request (in the live server's thread), synchronously, right after the event is stored.
+Menus, prompts, routes, callables and signals behave as in production; what is not
+exercised is the queue itself: retry countdowns are not waited for (a 429 is resent at
+once), and one call's events never race in several workers. The project's own suite covers
+those with real workers on Redis. See docs/testing.md.
+"""
+
+from contextlib import contextmanager
+
+import pytest
+
+DEFAULT_FROM = "+15550001234"
+# Eager processing answers the webhook only once the engine has run and its commands are
+# sent, so the simulator waits longer than Telnyx's 2 s before it would redeliver.
+DELIVERY_TIMEOUT = 10.0
+
+
+@contextmanager
+def eager_celery_tasks():
+    """Run tasks of the current Celery app (the host's) synchronously where they are queued,
+    propagating their exceptions; restore the app's configuration afterwards."""
+    from celery import current_app
+
+    conf = current_app.conf
+    saved = (conf.task_always_eager, conf.task_eager_propagates)
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    try:
+        yield current_app
+    finally:
+        conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+@contextmanager
+def app_pointed_at(simulator):
+    """``override_settings`` of ``TELNYX_IVR`` with the simulator's API URL, key and public key
+    (the host's other ``TELNYX_IVR`` keys are kept)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    ivr = {
+        **getattr(settings, "TELNYX_IVR", {}),
+        "API_BASE_URL": simulator.api_base_url,
+        "API_KEY": simulator.api_key,
+        "PUBLIC_KEYS": [simulator.public_key],
+    }
+    with override_settings(TELNYX_IVR=ivr):
+        yield
+
+
+@pytest.fixture
+def ivr_simulator(live_server, transactional_db):
+    """A started ``TelnyxSimulator`` the app is pointed at for this test; tasks run eagerly."""
+    from django.urls import reverse
+
+    from telnyx_ivr.simulator import TelnyxSimulator
+
+    webhook_url = live_server.url + reverse("telnyx_ivr:webhook")
+    with (
+        TelnyxSimulator(webhook_url=webhook_url, delivery_timeout=DELIVERY_TIMEOUT) as simulator,
+        app_pointed_at(simulator),
+        eager_celery_tasks(),
+    ):
+        yield simulator
+
+
+@pytest.fixture
+def simulate_call(ivr_simulator):
+    """``simulate_call(to=..., script=[...], timeout=20, from_=..., **caller_options)``:
+    play one call through the app and return the finished ``SimulatedCall``."""
+
+    def simulate(to, script=(), *, timeout=20.0, from_=DEFAULT_FROM, **caller_options):
+        return run_simulated_call(
+            ivr_simulator, to=to, script=script, timeout=timeout, from_=from_, **caller_options
+        )
+
+    return simulate
+
+
+def run_simulated_call(simulator, *, to, script=(), timeout=20.0, from_=DEFAULT_FROM, **options):
+    """Play a call to ``to`` on ``simulator`` with ``script`` and wait for its end.
+
+    ``options`` go to ``ScriptedCaller`` (``transfer_outcome``, ``hang_up_after_transfer``,
+    ``announcement_seconds``, ``when_script_ends``). Returns the ``SimulatedCall``; raises
+    AssertionError, with the transcript, when the call does not end within ``timeout``
+    seconds, when the app failed to process an event of it or to send a command, or when
+    an expectation of the script did not hold.
+    """
+    from telnyx_ivr.simulator import ScriptedCaller, SimulatorTimeout
+
+    call = simulator.start_call(from_=from_, to=to, caller=ScriptedCaller(script, **options))
+    try:
+        call.wait_for_end(timeout=timeout)
+    except SimulatorTimeout as exc:  # its message ends with the transcript
+        raise AssertionError(_listed(str(exc), _app_problems(call))) from None
+    problems = _app_problems(call)
+    if problems:
+        raise AssertionError(
+            _listed("the app did not handle the simulated call cleanly", problems)
+            + "\n\n"
+            + call.transcript_text()
+        )
+    call.assert_expectations()
+    return call
+
+
+def _listed(message, problems):
+    if not problems:
+        return message
+    return message + "\n\nThe app:\n  - " + "\n  - ".join(problems)
+
+
+def _app_problems(call):
+    """What went wrong on the app's side: refused webhooks, failed events and commands."""
+    from telnyx_ivr.models import Command, WebhookEvent
+
+    problems = [
+        f"answered {hook.event_type} with {hook.status or hook.error}"
+        for hook in call.webhooks
+        if hook.status is None or not 200 <= hook.status < 300
+    ]
+    events = WebhookEvent.objects.filter(call_control_id=call.call_control_id)
+    problems += [
+        f"could not process {event_type}: {error}"
+        for event_type, error in events.filter(status=WebhookEvent.Status.FAILED).values_list(
+            "event_type", "error"
+        )
+    ]
+    problems += [
+        f"left {event_type} unprocessed"
+        for event_type in events.filter(status=WebhookEvent.Status.PENDING).values_list(
+            "event_type", flat=True
+        )
+    ]
+    problems += [
+        f"could not send {action}: {error}"
+        for action, error in Command.objects.filter(
+            call__call_control_id=call.call_control_id, status=Command.Status.FAILED
+        ).values_list("action", "error")
+    ]
+    return problems

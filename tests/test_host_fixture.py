@@ -1,0 +1,188 @@
+"""The pytest plugin as a host project uses it: its own menu, ``simulate_call`` and
+``ivr_simulator``, no Redis and no worker process (tasks run eagerly)."""
+
+import pytest
+from celery import current_app
+
+from telnyx_ivr.conf import ivr_settings
+from telnyx_ivr.menus.io import import_definition
+from telnyx_ivr.models import Call
+from telnyx_ivr.simulator import ExpectEnd, ExpectHeard, Press, Silence, TelnyxSimulator
+
+pytest_plugins = ["telnyx_ivr.pytest_plugin"]  # what a host puts in its conftest.py
+
+PIZZA_NUMBER = "+15557770000"
+KITCHEN = "+15557770001"
+REGULAR_CUSTOMER = "+15551230000"
+
+
+def tts(text):
+    return {
+        "kind": "tts",
+        "text": text,
+        "payload_type": "text",
+        "voice": None,
+        "language": None,
+        "voice_settings": None,
+    }
+
+
+PIZZA_MENU = {
+    "format": "telnyx-ivr-menu",
+    "format_version": 1,
+    "menu": {
+        "slug": "pizza",
+        "name": "Pizza line",
+        "description": "",
+        "numbers": [PIZZA_NUMBER],
+        "connection_ids": [],
+        "is_default": False,
+        "voice": "female",
+        "language": "en-US",
+        "service_level": "basic",
+        "entry_node": "welcome",
+    },
+    "prompts": {
+        "welcome": tts("Welcome to Pizza. Press 1 to order, or 2 to hear your last order."),
+        "last_order": tts("Your last order from {{ caller_number }}: one margherita. Goodbye."),
+        "no_order": tts("We have no order from {{ caller_number }}. Goodbye."),
+    },
+    "ai_schemas": {},
+    "nodes": {
+        "welcome": {
+            "kind": "speak_menu",
+            "name": "Welcome",
+            "prompt": "welcome",
+            "invalid_prompt": None,
+            "no_input_prompt": None,
+            "digits": {
+                "valid_digits": "12",
+                "minimum_digits": 1,
+                "maximum_digits": 1,
+                "maximum_tries": 2,
+                "terminating_digit": "#",
+                "timeout_millis": 5000,
+                "inter_digit_timeout_millis": 3000,
+                "initial_timeout_millis": None,
+            },
+            "save_as": "choice",
+            "routes": [
+                {"when": "digits", "digits": "1", "target": "node", "node": "kitchen"},
+                {
+                    "when": "digits",
+                    "digits": "2",
+                    "target": "callable",
+                    "callable": "tests.test_host_fixture.by_caller",
+                },
+                {"when": "no_input", "target": "node", "node": "no_order"},
+                {"when": "default", "target": "node", "node": "no_order"},
+            ],
+        },
+        "kitchen": {
+            "kind": "transfer",
+            "name": "Kitchen",
+            "to": KITCHEN,
+            "from": None,
+            "timeout_secs": 30,
+            "save_as": None,
+            "routes": [],
+        },
+        "last_order": {
+            "kind": "hangup",
+            "name": "Last order",
+            "prompt": "last_order",
+            "save_as": None,
+            "routes": [],
+        },
+        "no_order": {
+            "kind": "hangup",
+            "name": "No order",
+            "prompt": "no_order",
+            "save_as": None,
+            "routes": [],
+        },
+    },
+}
+
+
+def by_caller(variables):
+    """A host's routing code: look the caller up (here: one known number)."""
+    return "last_order" if variables["caller_number"] == REGULAR_CUSTOMER else "no_order"
+
+
+@pytest.fixture
+def pizza_menu(transactional_db):
+    return import_definition(PIZZA_MENU, publish=True).menu
+
+
+def test_a_scripted_call_through_the_host_menu(pizza_menu, simulate_call):
+    call = simulate_call(
+        to=PIZZA_NUMBER,
+        script=[ExpectHeard("Welcome to Pizza"), Press("1"), ExpectEnd(transferred_to=KITCHEN)],
+        timeout=20,
+    )
+    assert call.ended
+    assert call.outcome["transferred_to"] == KITCHEN
+    assert [r.action for r in call.commands] == ["answer", "gather_using_speak", "transfer"]
+    row = Call.objects.get(call_control_id=call.call_control_id)
+    assert (row.menu, row.status, row.variables["choice"]) == (pizza_menu, "ended", "1")
+
+
+@pytest.mark.parametrize(
+    ("caller", "text"),
+    [
+        (REGULAR_CUSTOMER, f"Your last order from {REGULAR_CUSTOMER}: one margherita."),
+        ("+15559990000", "We have no order from +15559990000."),
+    ],
+)
+def test_a_callable_route_sees_the_caller(pizza_menu, simulate_call, caller, text):
+    call = simulate_call(
+        to=PIZZA_NUMBER, from_=caller, script=[Press("2"), ExpectHeard(text), ExpectEnd(by="app")]
+    )
+    assert [r.action for r in call.commands][-2:] == ["speak", "hangup"]
+
+
+def test_a_failed_expectation_raises_with_the_transcript(pizza_menu, simulate_call):
+    with pytest.raises(AssertionError) as failure:
+        simulate_call(
+            to=PIZZA_NUMBER, script=[ExpectHeard("Welcome to Burgers"), Silence(), Silence()]
+        )
+    message = str(failure.value)
+    assert 'expected to hear "Welcome to Burgers"' in message
+    assert "Simulated call v3:" in message  # the transcript follows
+    assert "We have no order from" in message
+
+
+def test_a_call_that_does_not_end_raises_with_what_the_app_did_wrong(
+    pizza_menu, ivr_simulator, simulate_call, live_server
+):
+    ivr_simulator.webhook_url = f"{live_server.url}/telnyx/wrong-path/"
+    with pytest.raises(AssertionError) as failure:
+        simulate_call(to=PIZZA_NUMBER, script=[Press("1")], timeout=1.5)
+    message = str(failure.value)
+    assert "timed out after 1.5 s" in message
+    assert "answered call.initiated with 404" in message
+
+
+def test_the_app_is_pointed_at_the_simulator_and_runs_tasks_eagerly(ivr_simulator, live_server):
+    assert ivr_simulator.api_base_url == ivr_settings.API_BASE_URL
+    assert ivr_simulator.api_key == ivr_settings.API_KEY
+    assert [ivr_simulator.public_key] == ivr_settings.PUBLIC_KEYS
+    assert ivr_simulator.webhook_url == f"{live_server.url}/telnyx/webhook/"
+    assert current_app.conf.task_always_eager is True
+
+
+def test_the_overrides_are_undone_afterwards(settings):
+    # Imported here: a plugin module imported before pytest registers it is not rewritten.
+    from telnyx_ivr.pytest_plugin import app_pointed_at, eager_celery_tasks
+
+    settings.TELNYX_IVR = {"API_KEY": "KEY_host", "MAX_RETRIES": 5}
+    was_eager = current_app.conf.task_always_eager
+    with TelnyxSimulator() as sim:
+        with app_pointed_at(sim), eager_celery_tasks():
+            assert sim.api_key == ivr_settings.API_KEY
+            assert ivr_settings.MAX_RETRIES == 5  # the host's other keys stay
+            assert current_app.conf.task_always_eager is True
+        assert ivr_settings.API_KEY == "KEY_host"
+        assert settings.TELNYX_IVR == {"API_KEY": "KEY_host", "MAX_RETRIES": 5}
+        assert current_app.conf.task_always_eager is was_eager
