@@ -1,6 +1,13 @@
 """The pytest plugin as a host project uses it: its own menu, ``simulate_call`` and
 ``ivr_simulator``, no Redis and no worker process (tasks run eagerly)."""
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from celery import current_app
 
@@ -11,6 +18,7 @@ from telnyx_ivr.simulator import ExpectEnd, ExpectHeard, Press, Silence, TelnyxS
 
 pytest_plugins = ["telnyx_ivr.pytest_plugin"]  # what a host puts in its conftest.py
 
+ROOT = Path(__file__).resolve().parent.parent
 PIZZA_NUMBER = "+15557770000"
 KITCHEN = "+15557770001"
 REGULAR_CUSTOMER = "+15551230000"
@@ -186,3 +194,44 @@ def test_the_overrides_are_undone_afterwards(settings):
         assert ivr_settings.API_KEY == "KEY_host"
         assert settings.TELNYX_IVR == {"API_KEY": "KEY_host", "MAX_RETRIES": 5}
         assert current_app.conf.task_always_eager is was_eager
+
+
+def documented_files():
+    """The files of docs/testing.md's host example: python blocks headed ``# <path>``."""
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    files = {}
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
+        first = block.splitlines()[0]
+        match = re.match(r"# (\S+\.py)", first)
+        if match:
+            files[match[1]] = block
+    return files
+
+
+def test_the_documented_host_example_passes_as_written(tmp_path):
+    files = documented_files()
+    assert set(files) == {"conftest.py", "tests/test_phone_menu.py"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    menus = tmp_path / "tests" / "menus"
+    menus.mkdir()
+    shutil.copy(ROOT / "telnyx_ivr" / "examples" / "classic_tree.json", menus / "main-menu.json")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = project.settings\n")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTEST_ADDOPTS")},
+        "PYTHONPATH": str(ROOT),  # the host's settings: this project's example site
+        "IVR_VAR_DIR": str(tmp_path / "var"),  # its own SQLite test database
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "2 passed" in output
