@@ -6,6 +6,7 @@ simulator the command the app would (answer, then a gather) over HTTP, as the ap
 
 import json
 import socket
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,17 @@ def test_simulator_not_running_says_what_to_run(admin_client, classic, ivr_setti
     assert started.status_code == 503
     assert "not running" in started.json()["error"]
     assert "python manage.py ivr_simulator" in started.json()["fix"]
+
+
+def test_a_simulator_started_with_another_key_says_so(admin_client, sim, classic, ivr_settings_for):
+    ivr_settings_for(API_KEY="KEY_not_the_simulators")
+    html = unescape(admin_client.get(page_url(classic)).content.decode())
+    assert "it refused this site's API key" in html
+    assert 'another TELNYX_IVR["API_KEY"]' in html
+    started = post_json(admin_client, start_url(classic), {})
+    assert started.status_code == 503
+    assert "refused this site's API key" in started.json()["error"]
+    assert sim.calls == []
 
 
 @pytest.mark.parametrize(

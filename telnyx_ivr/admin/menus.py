@@ -42,7 +42,7 @@ from ..menus.schema import ai_schema_errors, menu_schema
 from ..menus.validation import MenuValidationError, claim_conflicts, validate_menu
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
-from .test_call import test_call_urls
+from .test_call import call_page_urls
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
 TRANSFER_ADDRESS = re.compile(r"^(\+[1-9][0-9]{1,14}|sips?:[^\s@]+@\S+)\Z")
@@ -554,7 +554,7 @@ class MenuAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.publish_view),
                 name="telnyx_ivr_menu_publish",
             ),
-            *test_call_urls(self),
+            *call_page_urls(self),
         ]
         return own + urls
 

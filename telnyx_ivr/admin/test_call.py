@@ -42,9 +42,9 @@ START_SIMULATOR = (
 )
 
 
-def test_call_urls(model_admin):
+def call_page_urls(model_admin):
     """URL patterns of the Test call page and its JSON views, for ``MenuAdmin.get_urls``."""
-    views = TestCallViews(model_admin)
+    views = CallPageViews(model_admin)
     wrap = model_admin.admin_site.admin_view
     prefix = "<path:object_id>/test-call/"
     return [
@@ -167,7 +167,8 @@ class SimulatorState:
     ready: bool
     problem: str = ""
     fix: str = ""
-    kind: str = ""  # what is wrong: not_configured, not_running, error
+    kind: str = ""  # what is wrong: not_configured, not_running, wrong_key, error
+    detail: str = ""  # the client's own words, for whoever debugs it
     warnings: list = field(default_factory=list)
     webhook_url: str | None = None
 
@@ -179,12 +180,14 @@ def simulator_state(client_or_problem):
     try:
         status = client_or_problem.status()
     except SimulatorUnavailable as exc:
-        return SimulatorState(
-            False, f"The call simulator is not running: {exc}.", START_SIMULATOR, "not_running"
-        )
+        return unavailable(exc)
     except ControlError as exc:
         return SimulatorState(
-            False, f"The call simulator answered an error: {exc}.", START_SIMULATOR, "error"
+            False,
+            "The call simulator answered an error.",
+            START_SIMULATOR,
+            "error",
+            detail=str(exc),
         )
     state = SimulatorState(True, webhook_url=status.get("webhook_url"))
     if status.get("public_key") not in ivr_settings.PUBLIC_KEYS:
@@ -199,6 +202,24 @@ def simulator_state(client_or_problem):
             f'{SETTINGS_NAME}["SIMULATOR_WEBHOOK_URL"] and restart it.'
         )
     return state
+
+
+def unavailable(exc):
+    """What to tell the user when no simulator (or another one) answers."""
+    detail = str(exc)
+    if "refused the API key" in detail:
+        return SimulatorState(
+            False,
+            "A call simulator runs, but it refused this site's API key: it was started with "
+            f'another {SETTINGS_NAME}["API_KEY"].',
+            "Restart it with this site's settings: `python manage.py ivr_simulator`, or "
+            "`python3 dev.py run`.",
+            "wrong_key",
+            detail=detail,
+        )
+    return SimulatorState(
+        False, "The call simulator is not running.", START_SIMULATOR, "not_running", detail=detail
+    )
 
 
 def simulator_client():
@@ -228,7 +249,7 @@ class BadRequest(Exception):
         self.extra = extra
 
 
-class TestCallViews:
+class CallPageViews:
     """The page and the JSON views behind it; every view needs view permission on the menu."""
 
     def __init__(self, model_admin):
@@ -290,7 +311,8 @@ class TestCallViews:
         except BadRequest as exc:
             return _error(exc.status, str(exc), **exc.extra)
         except SimulatorUnavailable as exc:
-            return _error(503, f"The call simulator is not running: {exc}.", fix=START_SIMULATOR)
+            state = unavailable(exc)
+            return _error(503, state.problem, fix=state.fix, detail=state.detail)
         except ControlError as exc:
             # The simulator's 4xx (unknown call, call ended) are the browser's to read; its
             # 5xx are a failure on the way, not the browser's fault.
