@@ -246,6 +246,7 @@ def play_demo_calls(env):
             cwd=ROOT,
             env=env,
             check=False,
+            start_new_session=True,  # Ctrl-C goes to dev.py, which then ends it
         )
         if done.returncode != 0:
             say(

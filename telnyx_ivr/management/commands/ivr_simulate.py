@@ -446,11 +446,17 @@ class Command(BaseCommand):
         try:
             check_app(simulator.webhook_url)
             self._say(f"Simulated call from {from_} to {to} through {simulator.description}")
+            started = None
             try:
                 started = simulator.start_call(from_, to, script)
                 state, timed_out = self._follow(simulator, started["id"], options["timeout"])
             except (SimulatorUnavailable, ControlError) as exc:
                 raise _usage_error(f"the simulator service failed: {exc}") from None
+            except KeyboardInterrupt:
+                if started is not None:
+                    with contextlib.suppress(SimulatorUnavailable, ControlError):
+                        simulator.hang_up(started["id"])
+                raise CommandError("interrupted: the caller hung up", returncode=130) from None
         finally:
             simulator.close()
         self._conclude(state, timed_out, options["timeout"])
