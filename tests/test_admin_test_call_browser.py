@@ -4,6 +4,7 @@ plays the caller. Keeps a screenshot in test-artifacts/test_call.png."""
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,51 @@ def test_a_whole_call_from_the_test_call_page(
     finally:
         if taken is None:  # failed on the way: keep the page as it was then
             screenshot()
+
+
+def test_an_ai_gather_answered_from_the_page(browser, telnyx, live_server, django_user_model):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    document = json.loads((EXAMPLES / "ai_intake.json").read_text())
+    menu = import_definition(document, publish=True).menu
+    django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-12345")
+    wait = WebDriverWait(browser, WAIT_SECONDS)
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/telnyx_ivr/menu/{menu.pk}/test-call/")
+    browser.find_element(By.NAME, "username").send_keys("staff")
+    browser.find_element(By.NAME, "password").send_keys("pw-12345")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    def element(element_id):
+        return browser.find_element(By.ID, element_id)
+
+    assert "claims +15550100200" in element("ivr-tc-which").text
+    element("ivr-tc-call").click()
+    wait.until(lambda _: "AI gather waits" in element("ivr-tc-state").text)
+    # An AI gather's turn: its result form instead of the keypad.
+    assert element("ivr-tc-ai").is_displayed()
+    assert not element("ivr-tc-keypad").is_displayed()
+    result = browser.find_element(By.CSS_SELECTOR, "#ivr-tc-ai textarea")
+    assert json.loads(result.get_attribute("value")) == {
+        "age": 1,
+        "city": "example",
+        "name": "example",
+    }
+    result.clear()
+    result.send_keys('{"name": "Ada", "age": 36')
+    browser.find_element(By.CSS_SELECTOR, "#ivr-tc-ai button[type=submit]").click()
+    wait.until(lambda _: element("ivr-tc-error").is_displayed())
+    assert element("ivr-tc-error").text.startswith("ai_result: not valid JSON")
+    # The refusal stays on screen through the polls that follow (every 500 ms).
+    time.sleep(1.5)
+    assert element("ivr-tc-error").is_displayed()
+    assert "AI gather waits" in element("ivr-tc-state").text
+    result.clear()
+    result.send_keys('{"name": "Ada", "age": 36, "city": "Chicago"}')
+    browser.find_element(By.CSS_SELECTOR, "#ivr-tc-ai button[type=submit]").click()
+    wait.until(lambda _: element("ivr-tc-state").get_attribute("data-state") == "ended")
+    text = element("ivr-tc-transcript").text
+    assert 'AI result valid: {"age": 36, "city": "Chicago", "name": "Ada"}' in text
+    assert "Connecting you to our Chicago office." in text
+    assert "after a transfer to +15550100201" in element("ivr-tc-state").text
+    assert not element("ivr-tc-error").is_displayed()

@@ -18,6 +18,9 @@
   let timer = null;
   let pollsLeft = POLLS_AFTER_END;
   let busy = false;
+  // Who showed the error: a failed poll's error goes with the next good poll; an action's
+  // (a refused key, bad JSON) stays until the next action.
+  let errorFrom = null;
 
   function $(id) {
     return document.getElementById(id);
@@ -57,10 +60,11 @@
     return data;
   }
 
-  function showError(message) {
+  function showError(message, from) {
     const box = $("ivr-tc-error");
     box.textContent = message || "";
     box.hidden = !message;
+    errorFrom = message ? from : null;
   }
 
   // --- rendering ---------------------------------------------------------------------------
@@ -120,6 +124,12 @@
   function setControls(data) {
     const live = data && !data.ended && !busy;
     const waits = live ? data.waits_for : null;
+    // The keypad gives way to the AI controls while an AI gather or assistant runs.
+    const aiTurn = Boolean(
+      data && !data.ended && (data.waits_for === "ai_result" || data.waits_for === "assistant")
+    );
+    $("ivr-tc-keypad").hidden = aiTurn;
+    $("ivr-tc-keys-form").hidden = aiTurn;
     document.querySelectorAll(".ivr-tc-key").forEach(function (button) {
       button.disabled = waits !== "keys";
     });
@@ -163,9 +173,11 @@
         return; // a newer call replaced this one meanwhile
       }
       render(data);
-      showError("");
+      if (errorFrom === "poll") {
+        showError("");
+      }
     } catch (error) {
-      showError(error.message);
+      showError(error.message, "poll");
     }
     if (call.ended) {
       // Settled once every webhook has its answer (pending_webhooks 0), or after a few polls.
@@ -195,7 +207,7 @@
       render(data);
       schedule();
     } catch (error) {
-      showError(error.message);
+      showError(error.message, "action");
     } finally {
       button.disabled = false;
     }
@@ -211,7 +223,7 @@
     try {
       render(await request("POST", call.step_url, step));
     } catch (error) {
-      showError(error.message);
+      showError(error.message, "action");
     } finally {
       busy = false;
       setControls(call);
