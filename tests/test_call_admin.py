@@ -40,7 +40,7 @@ def test_call_page_shows_the_timeline_in_order(admin_client, finished_call):
     assert rows[-1] == ("event", "call.hangup")
     assert len(rows) == 4 + 2 + Command.objects.count() - 2  # 4 events + every command
     assert "main_choice" in page  # gathered variables
-    assert "call.answered; " not in page  # the engine's note, without the repeated type
+    assert "call.gather.ended; " not in page  # the engine's note, without the repeated type
     assert "normal_clearing" in page
 
 
