@@ -365,6 +365,17 @@ class RouteForm(forms.ModelForm):
 # --- inlines -------------------------------------------------------------------------------
 
 
+def draft_report(menu):
+    """The draft's definition and its problems, worked out once per menu instance: the change
+    page shows them in three places (node forms, validation box, diagram)."""
+    report = getattr(menu, "_telnyx_ivr_report", None)
+    if report is None:
+        definition = build_definition(menu)
+        report = (definition, validate_menu(menu, definition))
+        menu._telnyx_ivr_report = report
+    return report
+
+
 def _menu_of(request):
     return getattr(request, "_telnyx_ivr_menu", None)
 
@@ -400,17 +411,7 @@ class PromptInline(MenuChildInline, admin.TabularInline):
     model = Prompt
     form = PromptForm
     extra = 0
-    fields = [
-        "key",
-        "kind",
-        "text",
-        "payload_type",
-        "voice",
-        "language",
-        "voice_settings",
-        "audio_url",
-        "media_name",
-    ]
+    fields = [name for name in PromptForm.Meta.fields if name != "menu"]  # the menu is the page
 
 
 class AIParameterSchemaInline(MenuChildInline, admin.StackedInline):
@@ -426,7 +427,7 @@ class NodeFormSet(BaseInlineFormSet):
         super().__init__(*args, **kwargs)
         self.issues_by_node = {}
         if self.instance is not None and self.instance.pk is not None:
-            for issue in validate_menu(self.instance):
+            for issue in draft_report(self.instance)[1]:
                 self.issues_by_node.setdefault(issue.node, []).append(issue)
 
     def _construct_form(self, i, **kwargs):
@@ -560,6 +561,7 @@ class MenuAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        form.instance.__dict__.pop("_telnyx_ivr_report", None)  # the rows have just changed
         issues = validate_menu(form.instance)
         if issues:
             self.message_user(
@@ -617,7 +619,7 @@ class MenuAdmin(admin.ModelAdmin):
     def validation_report(self, obj):
         if obj is None or obj.pk is None:
             return "Save the menu, then add nodes and routes."
-        issues = validate_menu(obj)
+        issues = draft_report(obj)[1]
         if not issues:
             return format_html('<span class="ivr-valid">{}</span>', "Valid: ready to publish.")
         return format_html(
@@ -630,7 +632,7 @@ class MenuAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "—"
         return format_html(
-            '<div class="ivr-diagram-wrap">{}</div>', render_menu_diagram(build_definition(obj))
+            '<div class="ivr-diagram-wrap">{}</div>', render_menu_diagram(draft_report(obj)[0])
         )
 
     # --- views ---

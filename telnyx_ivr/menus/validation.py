@@ -376,12 +376,13 @@ def _find_cycle(start, edges):
 # --- rows and database-wide rules ----------------------------------------------------------
 
 
-def validate_menu(menu):
+def validate_menu(menu, definition=None):
     """Return every problem of ``menu``'s draft rows, including database-wide rules.
 
-    Builds the definition and validates it, then adds what only the rows can show: references
-    to prompts, schemas or nodes of another menu, and (for an active menu) a called number,
-    connection id or default that another active menu also claims.
+    Builds the definition (unless the caller already has it) and validates it, then adds what
+    only the rows can show: references to prompts, schemas or nodes of another menu, and (for
+    an active menu) a called number, connection id or default that another active menu also
+    claims.
     """
     from .definition import build_definition
 
@@ -389,7 +390,7 @@ def validate_menu(menu):
     taken = {(issue.node, issue.field) for issue in row_issues}
     issues = [
         issue
-        for issue in validate_definition(build_definition(menu))
+        for issue in validate_definition(definition or build_definition(menu))
         if (issue.node, issue.field) not in taken
     ]
     issues = row_issues + issues
