@@ -16,7 +16,7 @@ logger = logging.getLogger("telnyx_ivr.webhooks")
 
 @dataclass(frozen=True)
 class StoreResult:
-    event: WebhookEvent
+    event: WebhookEvent | None  # None for a redelivery: nothing was stored
     created: bool
 
 
@@ -24,32 +24,30 @@ def store_event(parsed, raw_body):
     """Insert the event, or count a redelivery of one already stored.
 
     Concurrent deliveries of one event race on the unique ``event_id``: the loser's insert
-    fails inside its savepoint and it only bumps the counters, so exactly one row and one
-    task exist whatever the interleaving.
+    fails (inside a savepoint when the caller holds a transaction) and it only bumps the
+    counters, so exactly one row and one task exist whatever the interleaving.
     """
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = WebhookEvent.objects.create(
-                    event_id=parsed.event_id,
-                    event_type=parsed.event_type,
-                    occurred_at=parsed.occurred_at,
-                    call_control_id=parsed.call_control_id,
-                    call_session_id=parsed.call_session_id,
-                    call_leg_id=parsed.call_leg_id,
-                    client_state=parsed.client_state,
-                    client_state_raw=parsed.client_state_raw,
-                    attempt=parsed.attempt,
-                    raw_body=raw_body.decode("utf-8"),
-                    payload=parsed.body,
-                )
-        except IntegrityError:
-            WebhookEvent.objects.filter(event_id=parsed.event_id).update(
-                deliveries=F("deliveries") + 1, attempt=Greatest(F("attempt"), parsed.attempt)
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                event_id=parsed.event_id,
+                event_type=parsed.event_type,
+                occurred_at=parsed.occurred_at,
+                call_control_id=parsed.call_control_id,
+                call_session_id=parsed.call_session_id,
+                call_leg_id=parsed.call_leg_id,
+                client_state=parsed.client_state,
+                client_state_raw=parsed.client_state_raw,
+                attempt=parsed.attempt,
+                raw_body=raw_body.decode("utf-8"),
+                payload=parsed.body,
             )
-            event = WebhookEvent.objects.get(event_id=parsed.event_id)
-            return StoreResult(event=event, created=False)
-        transaction.on_commit(lambda: _after_commit(event))
+            transaction.on_commit(lambda: _after_commit(event))
+    except IntegrityError:
+        WebhookEvent.objects.filter(event_id=parsed.event_id).update(
+            deliveries=F("deliveries") + 1, attempt=Greatest(F("attempt"), parsed.attempt)
+        )
+        return StoreResult(event=None, created=False)
     return StoreResult(event=event, created=True)
 
 
