@@ -9,6 +9,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from .conf import ivr_settings
+from .ingest import enqueue
 from .models import WebhookEvent
 from .processing import RetryLater, process_stored_event, send_pending_commands
 
@@ -32,7 +33,7 @@ def process_event(event_pk, queued_at=None):
     try:
         process_stored_event(event_pk, queue_wait_ms=wait_ms)
     except RetryLater as later:
-        send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+        schedule_retry(later)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **DATABASE_RETRY)
@@ -41,7 +42,7 @@ def send_call_commands(call_pk):
     try:
         send_pending_commands(call_pk)
     except RetryLater as later:
-        send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+        schedule_retry(later)
 
 
 @shared_task(ignore_result=True)
@@ -53,8 +54,13 @@ def requeue_stale_events():
     ).values_list("pk", flat=True)
     count = 0
     for pk in stale.iterator():
-        process_event.delay(pk, time.time())
+        enqueue(pk)
         count += 1
     if count:
         logger.warning("Queued %d stale pending webhook event(s) again", count)
     return count
+
+
+def schedule_retry(later):
+    """Send a call's pending commands again after ``later.countdown`` seconds, via the queue."""
+    send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)

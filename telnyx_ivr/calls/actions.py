@@ -54,8 +54,8 @@ def _act(call, helper):
     try:
         send_pending_commands(call.pk)
     except RetryLater as later:
-        from ..tasks import send_call_commands
+        from ..tasks import schedule_retry
 
-        send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+        schedule_retry(later)
     command.refresh_from_db()
     return command

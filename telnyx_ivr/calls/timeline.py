@@ -34,9 +34,8 @@ def call_timeline(call, *, steps=None):
         ]
         if event.attempt > 1 or event.deliveries > 1:
             bits.append(f"attempt {event.attempt}, {event.deliveries} deliveries")
-        note = event.note.removeprefix(event.event_type).removeprefix("; ")
-        if note:  # the engine's note names the event type, which the timeline shows already
-            bits.append(note)
+        if event.note:
+            bits.append(event.note)
         if event.error:
             bits.append(f"error: {event.error}")
         entries.append(Entry(at, "event", event.event_type, "; ".join(bits), event.status, event))

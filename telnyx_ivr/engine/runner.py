@@ -20,7 +20,6 @@ from ..menus.matching import find_menu_version
 from ..models import Call, CallStep, Command, WebhookEvent
 from ..telnyx.client import get_client, redact_body
 from ..telnyx.errors import CallAlreadyEndedError, CommandValidationError, TelnyxError
-from ..telnyx.retry import RetryPolicy
 from . import core
 from .state import ENDED, CallState, EventFacts
 
@@ -141,7 +140,10 @@ def _apply(call, event):
                 "params": spec.params,
             },
         )
-    note = f"ignored: {decision.ignored_reason}" if decision.ignored else decision.note
+    if decision.ignored:
+        note = f"ignored: {decision.ignored_reason}"
+    else:  # the core's note starts with the event type, which the row has already
+        note = decision.note.removeprefix(event.event_type).removeprefix("; ")
     return [(name, call, data) for name, data in decision.signals], note
 
 
@@ -204,7 +206,7 @@ def resolve_callable(path, variables):
     return import_string(path)(variables)
 
 
-def send_pending_commands(call_pk, *, policy=None):
+def send_pending_commands(call_pk):
     """Send the call's pending commands in order, holding the call's lock.
 
     Every send is one attempt with the command's stored ``command_id``; a retryable failure
@@ -216,8 +218,8 @@ def send_pending_commands(call_pk, *, policy=None):
         call = Call.objects.select_for_update().get(pk=call_pk)
         pending = list(call.commands.filter(status=Command.Status.PENDING).order_by("pk"))
         if pending:  # the client needs an API key; calls that send nothing need none
-            policy = policy or RetryPolicy.from_settings()
             client = get_client()
+            policy = client.retry_policy
         for command in pending:
             if call.status == Call.Status.ENDED:
                 _close_command(command, Command.Status.CANCELLED, error="the call had ended")
@@ -235,8 +237,8 @@ def send_pending_commands(call_pk, *, policy=None):
                 continue
             except CallAlreadyEndedError as exc:
                 _record_failure(command, exc, final=True)
-                signals.extend(_end_call(call))
-                continue
+                signals.extend(_end_call(call))  # also cancels every command still pending
+                break
             except TelnyxError as exc:
                 attempts = command.attempts + max(exc.attempts, 1)
                 retry = policy.should_retry(attempts, exc)
