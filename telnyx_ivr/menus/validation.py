@@ -414,6 +414,10 @@ def _foreign_reference_issues(menu):
     nodes = Node.objects.filter(menu=menu).select_related(
         "prompt__menu", "invalid_prompt__menu", "no_input_prompt__menu", "ai_schema__menu"
     )
+    routes_of = {}
+    all_routes = Route.objects.filter(node__menu=menu).select_related("target_node__menu")
+    for route in all_routes.order_by("position", "id"):
+        routes_of.setdefault(route.node_id, []).append(route)
     for node in nodes:
         for field in ("prompt", "invalid_prompt", "no_input_prompt", "ai_schema"):
             row = getattr(node, field)
@@ -423,8 +427,7 @@ def _foreign_reference_issues(menu):
                         node.key, field, f"'{row.key}' belongs to another menu ('{row.menu}')"
                     )
                 )
-        routes = Route.objects.filter(node=node).select_related("target_node__menu")
-        for index, route in enumerate(routes.order_by("position", "id")):
+        for index, route in enumerate(routes_of.get(node.pk, [])):
             target = route.target_node
             if target is not None and target.menu_id != menu.pk:
                 issues.append(
