@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import admin
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -7,19 +5,7 @@ from django.utils.html import format_html
 
 from ..calls.timeline import call_timeline, step_numbers
 from ..models import Call, CallStep, Command
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The call log is a record of what happened: viewable, never edited by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+from .records import ReadOnlyAdmin, pretty_json
 
 
 class CallStepInline(admin.TabularInline):
@@ -55,11 +41,6 @@ def render_timeline(call, **window):
         url = reverse(f"admin:telnyx_ivr_{model}_change", args=[entry.obj.pk])
         entries.append({**entry.__dict__, "url": url})
     return render_to_string("admin/telnyx_ivr/timeline.html", {"entries": entries})
-
-
-def pretty_json(value):
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return format_html('<pre class="telnyx-ivr-json">{}</pre>', text)
 
 
 @admin.register(Call)

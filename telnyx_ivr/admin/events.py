@@ -1,13 +1,11 @@
-import json
-
 from django.contrib import admin
-from django.utils.html import format_html
 
 from ..models import WebhookEvent
+from .records import ReadOnlyAdmin, pretty_json
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdmin):
     """Read-only: events are evidence of what Telnyx sent, never edited by hand."""
 
     list_display = [
@@ -43,24 +41,10 @@ class WebhookEventAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
     @admin.display(description="payload")
     def payload_pretty(self, obj):
-        return _pretty_json(obj.payload)
+        return pretty_json(obj.payload)
 
     @admin.display(description="client state (decoded)")
     def client_state_pretty(self, obj):
-        return _pretty_json(obj.client_state)
-
-
-def _pretty_json(value):
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    return format_html('<pre class="telnyx-ivr-json">{}</pre>', text)
+        return pretty_json(obj.client_state)

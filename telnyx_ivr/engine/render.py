@@ -6,14 +6,14 @@ escaping, SSML with every value XML-escaped so a caller's data cannot break the 
 Missing variables render as empty text.
 """
 
-import functools
 import re
 from xml.sax.saxutils import escape as xml_escape
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, TemplateSyntaxError
 
 from ..menus import kinds
 from ..menus.kinds import DIGIT_DEFAULTS
+from ..menus.variables import prompt_engine
 
 # Sent by every gather command; gather_using_speak/audio take no initial_timeout_millis.
 _COMMON_DIGIT_PARAMS = (
@@ -41,11 +41,6 @@ class MenuError(ValueError):
     """The menu definition lacks something a node needs (a prompt, a schema, a node)."""
 
 
-@functools.cache
-def _engine():
-    return Engine()
-
-
 def render_text(text, variables, *, ssml=False):
     """Render template ``text`` with ``variables``; XML-escape the values when ``ssml``.
 
@@ -54,7 +49,7 @@ def render_text(text, variables, *, ssml=False):
     if not text:
         return ""
     try:
-        template = _engine().from_string(text)
+        template = prompt_engine().from_string(text)
     except TemplateSyntaxError:
         return text
     return template.render(Context(dict(variables or {}), autoescape=ssml))
