@@ -6,7 +6,6 @@ Holds no tests of its own; named test_simulator_* to sit with the files it serve
 
 import json
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -115,26 +114,6 @@ class WebhookReceiver:
     def events(self, call=None):
         return [body["data"]["event_type"] for body in self.bodies(call)]
 
-    def wait_for(self, count, timeout=5.0):
-        """Wait until at least ``count`` deliveries have arrived; return the bodies."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            bodies = self.bodies()
-            if len(bodies) >= count:
-                return bodies
-            time.sleep(0.01)
-        pytest.fail(f"expected {count} webhooks, got {self.events()}")
-
-    def settle(self, seconds=0.3):
-        """Wait until no delivery has arrived for ``seconds``; return the bodies."""
-        last = -1
-        while True:
-            count = len(self.bodies())
-            if count == last:
-                return self.bodies()
-            last = count
-            time.sleep(seconds)
-
 
 class Api:
     """Sends Call Control commands to the simulator with plain ``requests``, as the app would."""
@@ -186,9 +165,3 @@ def answered_call(sim, api, receiver, **kwargs):
     sim.wait_idle()
     assert receiver.events(call) == ["call.initiated", "call.answered"]
     return call
-
-
-def new_events(receiver, call, before, timeout=5.0):
-    """The event types delivered for ``call`` after the first ``before`` ones, once settled."""
-    call.wait_for_end(timeout) if call.ended else call._sim.wait_idle(timeout)
-    return receiver.bodies(call)[before:]

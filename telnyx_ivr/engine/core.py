@@ -392,7 +392,7 @@ class _Run:
             )
         )
         if status == "valid":
-            route = find_route(node, "valid", result=result) or find_route(node, "default")
+            route = route_or_default(node, "valid", result=result)
         elif status == "invalid":
             route = route_or_default(node, "invalid")
         else:
@@ -491,14 +491,11 @@ class _Run:
                 return key, "node"
         else:
             problem = f"unknown route target {target!r}"
-        default = find_route(self.current_or_last_node(), "default")
+        default = find_route(self.current_node(), "default")
         if default is None or default is route or tried_default:
             return None, problem
         self.notes.append(f"{problem}; taking the default route")
         return self.target_of(default, tried_default=True)
-
-    def current_or_last_node(self):
-        return (self.menu.get("nodes") or {}).get(self.state.node) or {}
 
     def call_resolver(self, path):
         """``(node_key, None)`` from the host's resolver, or ``(None, why not)``."""

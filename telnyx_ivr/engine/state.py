@@ -14,8 +14,6 @@ TRANSFERRING = "transferring"  # transfer sent; the engine only records from her
 ENDED = "ended"  # call.hangup seen
 UNMANAGED = "unmanaged"  # outgoing, or no menu claims it: recorded, never commanded
 
-STATUSES = (NEW, ANSWERING, ACTIVE, TRANSFERRING, ENDED, UNMANAGED)
-
 # What the current step waits for (``CallState.phase``).
 IDLE = ""  # nothing: the step ended without a follow-up (cancelled, AMD, hang-up)
 ANSWER = "answer"  # call.answered

@@ -1,7 +1,6 @@
 """What each node kind holds and which route outcomes it can take (docs/menu-format.md)."""
 
 DTMF_KINDS = frozenset({"speak_menu", "audio_menu", "gather"})
-AI_KINDS = frozenset({"ai_gather", "ai_assistant"})
 # Nodes whose variable (``save_as``) gets a value: the digits, or an AI gather's result.
 SAVING_KINDS = DTMF_KINDS | {"ai_gather"}
 # Nodes that end the menu: they take no routes.
