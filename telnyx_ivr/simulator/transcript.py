@@ -77,20 +77,29 @@ def render(call):
         f" (connection {call.connection_id})"
     ]
     for entry in call.entries():
-        lines.append(f"{entry.t:9.3f}s  {entry.kind:<8} {entry.text}")
-    outcome = call.outcome
-    if outcome is None:
+        lines.append(entry_line(entry.t, entry.kind, entry.text))
+    if call.outcome is None:
         lines.append("Still in progress.")
-    checks = call.checks()
-    if checks:
-        failed = sum(1 for _, held, _ in checks if not held)
-        lines.append(f"Expectations: {len(checks) - failed} held, {failed} failed")
-        for description, held, message in checks:
-            lines.append(
-                f"  {'ok  ' if held else 'FAIL'}  {description}"
-                + (f": {message}" if message else "")
-            )
+    lines.extend(check_lines(call.checks()))
     return "\n".join(lines)
+
+
+def entry_line(t, kind, text):
+    """One transcript line: seconds since the call started, what kind of thing, what."""
+    return f"{t:9.3f}s  {kind:<8} {text}"
+
+
+def check_lines(checks):
+    """The expectation summary for ``(description, held, message)`` checks (none: no lines)."""
+    checks = list(checks)
+    if not checks:
+        return []
+    failed = sum(1 for _, held, _ in checks if not held)
+    lines = [f"Expectations: {len(checks) - failed} held, {failed} failed"]
+    for description, held, message in checks:
+        mark = "ok  " if held else "FAIL"
+        lines.append(f"  {mark}  {description}" + (f": {message}" if message else ""))
+    return lines
 
 
 def describe_command(record):

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ...simulator.control import ControlError, SimulatorUnavailable, call_state
 from ...simulator.script import ScriptError, parse_script
 from ...simulator.service import configured_client, configured_simulator
+from ...simulator.transcript import check_lines, entry_line
 from ...telnyx import client_state as client_state_codec
 
 DEFAULT_FROM = "+15550001111"
@@ -296,7 +297,7 @@ class TranscriptPrinter:
                 if self.commands_seen < len(commands):
                     self._route(entry["t"], commands[self.commands_seen])
                 self.commands_seen += 1
-            self.write(_line(entry["t"], entry["kind"], entry["text"]))
+            self.write(entry_line(entry["t"], entry["kind"], entry["text"]))
             self.shown += 1
 
     def _route(self, t, command):
@@ -309,12 +310,8 @@ class TranscriptPrinter:
         node = decoded.get("n") if isinstance(decoded, dict) else None
         if node and node != self.node:
             text = f"{self.node} -> {node}" if self.node else f"enters {node}"
-            self.write(_line(t, "route", text))
+            self.write(entry_line(t, "route", text))
             self.node = node
-
-
-def _line(t, kind, text):
-    return f"{t:9.3f}s  {kind:<8} {text}"
 
 
 def describe_outcome(outcome):
@@ -503,13 +500,8 @@ class Command(BaseCommand):
         if state.get("outcome"):
             self._say(f"Outcome: {describe_outcome(state['outcome'])}")
         checks = state.get("checks") or []
-        if checks:
-            failed = sum(1 for check in checks if not check["held"])
-            self._say(f"Expectations: {len(checks) - failed} held, {failed} failed")
-            for check in checks:
-                mark = "ok  " if check["held"] else "FAIL"
-                message = f": {check['message']}" if check["message"] else ""
-                self._say(f"  {mark}  {check['description']}{message}")
+        for line in check_lines((c["description"], c["held"], c["message"]) for c in checks):
+            self._say(line)
         reasons = []
         if timed_out:
             reasons.append(
