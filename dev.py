@@ -89,8 +89,8 @@ def ensure_venv(extras):
     stamp.write_text(digest)
 
 
-def manage(*args, check=True, env=None):
-    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=check, env=env)
+def manage(*args, check=True, env=None, **options):
+    return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=check, env=env, **options)
 
 
 # --- the local Telnyx stand-in ------------------------------------------------------------
@@ -241,9 +241,11 @@ def wait_ready(children, probes):
 def play_demo_calls(env):
     for menu, arguments in DEMO_CALLS:
         say(f"a simulated call through the {menu} menu")
-        done = subprocess.run(
-            [PYTHON, "manage.py", "ivr_simulate", *arguments, "--timeout", "60"],
-            cwd=ROOT,
+        done = manage(
+            "ivr_simulate",
+            *arguments,
+            "--timeout",
+            "60",
             env=env,
             check=False,
             start_new_session=True,  # Ctrl-C goes to dev.py, which then ends it
@@ -341,9 +343,7 @@ def simulate(args):
     simulator and the app that ``run`` started; its exit status is ours."""
     ensure_venv("")
     env = run_environment(simulator_keys())
-    return subprocess.run(
-        [PYTHON, "manage.py", "ivr_simulate", *args], cwd=ROOT, env=env
-    ).returncode
+    return manage("ivr_simulate", *args, env=env, check=False).returncode
 
 
 def main(argv):
