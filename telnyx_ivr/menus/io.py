@@ -9,7 +9,7 @@ from ..models import Menu, MenuVersion
 from .definition import apply_definition, build_definition
 from .publishing import activate_menu, publish_menu
 from .schema import format_schema_error, schema_errors
-from .validation import MenuValidationError, validate_definition, validate_menu
+from .validation import MenuValidationError, semantic_issues, validate_menu
 
 
 class MenuFileError(Exception):
@@ -57,11 +57,11 @@ def parse_menu_file(data):
 
 def check_menu_document(document):
     """Every problem of a parsed menu file as text: schema errors with their JSON path first;
-    when the shape is right, the semantic problems of ``validate_definition``."""
+    when the shape is right, its semantic problems (the schema is not checked twice)."""
     structural = [format_schema_error(error) for error in schema_errors(document)]
     if structural:
         return structural
-    return [str(issue) for issue in validate_definition(document)]
+    return [str(issue) for issue in semantic_issues(document)]
 
 
 def import_definition(document, *, publish=False, user=None, note="imported"):
@@ -78,11 +78,12 @@ def import_definition(document, *, publish=False, user=None, note="imported"):
             menu = Menu.objects.select_for_update().filter(slug=document["menu"]["slug"]).first()
             created = menu is None
             menu = apply_definition(document, menu=menu)
-            issues = validate_menu(menu)
-            if issues:
-                raise MenuValidationError(issues)
             version = None
-            if publish:
+            if not publish:  # publishing validates the same rows itself
+                issues = validate_menu(menu)
+                if issues:
+                    raise MenuValidationError(issues)
+            else:
                 version = publish_menu(menu, user=user, note=note)
                 activate_menu(menu)
                 menu.refresh_from_db()

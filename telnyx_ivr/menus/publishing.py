@@ -18,14 +18,15 @@ def publish_menu(menu, *, user=None, note=""):
     with transaction.atomic():
         # Locking the menu row serialises publishers, so version numbers never collide.
         locked = Menu.objects.select_for_update().get(pk=menu.pk)
-        issues = validate_menu(locked)
+        definition = build_definition(locked)
+        issues = validate_menu(locked, definition)
         if issues:
             raise MenuValidationError(issues)
         last = locked.versions.aggregate(last=Max("number"))["last"] or 0
         version = MenuVersion.objects.create(
             menu=locked,
             number=last + 1,
-            definition=build_definition(locked),
+            definition=definition,
             published_at=timezone.now(),
             published_by=user,
             note=note,

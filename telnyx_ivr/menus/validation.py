@@ -54,6 +54,11 @@ def validate_definition(definition):
     structural = [_schema_issue(error) for error in schema_errors(definition)]
     if structural:
         return structural
+    return semantic_issues(definition)
+
+
+def semantic_issues(definition):
+    """The problems of a definition already known to match the JSON Schema."""
     return _DefinitionChecker(definition).run()
 
 
