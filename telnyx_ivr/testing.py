@@ -47,13 +47,24 @@ class WebhookSigner:
 def event_body(event_type, payload=None, *, event_id=None, attempt=1, occurred_at=None):
     """A webhook envelope shaped like Telnyx's, for tests."""
     occurred_at = occurred_at or datetime.now(UTC)
-    return {
-        "data": {
-            "record_type": "event",
-            "event_type": event_type,
-            "id": event_id or str(uuid.uuid4()),
-            "occurred_at": occurred_at.isoformat().replace("+00:00", "Z"),
-            "payload": payload if payload is not None else {},
-        },
-        "meta": {"attempt": attempt, "delivered_to": "http://127.0.0.1/telnyx/webhook/"},
+    return envelope(
+        event_type,
+        payload if payload is not None else {},
+        event_id=event_id or str(uuid.uuid4()),
+        occurred_at=occurred_at.isoformat().replace("+00:00", "Z"),
+        attempt=attempt,
+        delivered_to="http://127.0.0.1/telnyx/webhook/",
+    )
+
+
+def envelope(event_type, payload, *, event_id, occurred_at, attempt, delivered_to, data_extra=None):
+    """The full webhook body: ``{"data": {...}, "meta": {"attempt", "delivered_to"}}``."""
+    data = {
+        "record_type": "event",
+        "event_type": event_type,
+        "id": event_id,
+        "occurred_at": occurred_at,
+        **(data_extra or {}),
+        "payload": payload,
     }
+    return {"data": data, "meta": {"attempt": attempt, "delivered_to": delivered_to}}

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from ..testing import WebhookSigner
+from ..testing import WebhookSigner, envelope
 
 RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
@@ -19,19 +19,6 @@ RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 def iso_now():
     """The current time as Telnyx writes it: ISO 8601, microseconds, ``Z``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def envelope(event_type, payload, *, event_id, occurred_at, attempt, delivered_to, data_extra=None):
-    """The full webhook body: ``{"data": {...}, "meta": {"attempt", "delivered_to"}}``."""
-    data = {
-        "record_type": "event",
-        "event_type": event_type,
-        "id": event_id,
-        "occurred_at": occurred_at,
-        **(data_extra or {}),
-        "payload": payload,
-    }
-    return {"data": data, "meta": {"attempt": attempt, "delivered_to": delivered_to}}
 
 
 @dataclass
