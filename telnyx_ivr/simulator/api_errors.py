@@ -110,6 +110,13 @@ def invalid(name, detail):
     )
 
 
+def bad_request(detail):
+    """400: the request itself could not be read (no JSON, no length)."""
+    error = invalid(None, detail)
+    error.status = 400
+    return error
+
+
 def authentication_failed():
     return APIError(
         401,

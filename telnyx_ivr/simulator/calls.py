@@ -398,9 +398,7 @@ class SimulatedCall:
         if self.media is None or self.media.kind != "playback":
             self.note("note", "playback_stop with nothing playing: nothing to stop")
             return CommandOutcome()
-        media, self.media = self.media, None
-        if media.timer:
-            media.timer.cancel()
+        media = self.stop_media()
         return CommandOutcome(
             outgoing=[self.event("call.playback.ended", cs, status="cancelled", **media.fields)]
         )
@@ -628,14 +626,18 @@ class SimulatedCall:
             )
         ]
 
+    def stop_media(self):
+        """Stop what is playing (its end timer too); return it, or None when nothing was."""
+        media, self.media = self.media, None
+        if media is not None and media.timer:
+            media.timer.cancel()
+        return media
+
     def _replace_prompt(self):
         if self.prompt is not None:
             self.note("note", f"{self.prompt.action} replaced by a new command before it ended")
             self.prompt = None
-        if self.media is not None:
-            media, self.media = self.media, None
-            if media.timer:
-                media.timer.cancel()
+        self.stop_media()
         return []
 
     # --- ending --------------------------------------------------------------------------
@@ -652,10 +654,8 @@ class SimulatedCall:
     def _end_open(self):
         """End what is playing or waiting with ``call_hangup`` (the call is going away)."""
         outgoing = []
-        media, self.media = self.media, None
+        media = self.stop_media()
         if media is not None:
-            if media.timer:
-                media.timer.cancel()
             outgoing.append(
                 self.event(
                     f"call.{media.kind}.ended",

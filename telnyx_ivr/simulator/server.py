@@ -48,6 +48,7 @@ ACTIONS = frozenset(
 )
 COMMAND_PATH = re.compile(r"^/v2/calls/(?P<call_control_id>[^/]+)/actions/(?P<action>[a-z_]+)$")
 MAX_COMMAND_BYTES = 1024 * 1024
+BAD_LENGTH = "Content-Length is missing, bad or too large"
 
 
 class SimulatorTimeout(AssertionError):
@@ -125,8 +126,7 @@ class TelnyxSimulator:
             return
         with self.lock:
             for call in self._calls.values():
-                if call.media is not None and call.media.timer:
-                    call.media.timer.cancel()
+                call.stop_media()
         self._delivery.stop(timeout)
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -330,13 +330,9 @@ class TelnyxSimulator:
         try:
             body = json.loads(raw_body or b"{}")
         except (UnicodeDecodeError, ValueError) as exc:
-            error = api_errors.invalid(None, f"body is not JSON: {exc}")
-            error.status = 400
-            return _error(error)
+            return _error(api_errors.bad_request(f"body is not JSON: {exc}"))
         if not isinstance(body, dict):
-            error = api_errors.invalid(None, "body must be a JSON object")
-            error.status = 400
-            return _error(error)
+            return _error(api_errors.bad_request("body must be a JSON object"))
         with self._changed:
             try:
                 answer = self._command(call_control_id, action, body)
@@ -432,16 +428,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith(control.PREFIX):
             self._control("POST")
             return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_COMMAND_BYTES:
-            error = api_errors.invalid(None, "Content-Length is missing, bad or too large")
-            error.status = 400
-            self._answer(*_error(error)[:3])
+        raw = self._read_body()
+        if raw is None:
+            self._answer_error(api_errors.bad_request(BAD_LENGTH))
             return
-        raw = self.rfile.read(length)
         status, body, headers, outgoing = simulator.handle_command(self.path, self.headers, raw)
         try:
             self._answer(status, body, headers)
@@ -454,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith(control.PREFIX):
             self._control("GET")
             return
-        self._answer(*_error(api_errors.not_found(self.path))[:3])
+        self._answer_error(api_errors.not_found(self.path))
 
     def _control(self, method):
         simulator = self.server.simulator
@@ -462,15 +452,26 @@ class _Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(self.headers.get("Authorization", ""), expected):
             self._answer(401, {"error": "Authorization: Bearer <the simulator's key> needed"}, {})
             return
+        raw = self._read_body()
+        if raw is None:
+            self._answer(400, {"error": BAD_LENGTH}, {})
+            return
+        status, body = control.handle(simulator, method, self.path, raw)
+        self._answer(status, body, {})
+
+    def _read_body(self):
+        """The request body, or None when Content-Length is missing, bad or too large."""
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            length = -1
+            return None
         if not 0 <= length <= MAX_COMMAND_BYTES:
-            self._answer(400, {"error": "Content-Length is missing, bad or too large"}, {})
-            return
-        status, body = control.handle(simulator, method, self.path, self.rfile.read(length))
-        self._answer(status, body, {})
+            return None
+        return self.rfile.read(length)
+
+    def _answer_error(self, error):
+        status, body, headers, _ = _error(error)
+        self._answer(status, body, headers)
 
     do_PUT = do_DELETE = do_PATCH = do_GET
 
