@@ -27,6 +27,14 @@ def pytest_configure(config):
     celery_app.conf.broker_connection_retry_on_startup = False
 
 
+def _purge_test_queue():
+    if celery_app.conf.broker_url.startswith("redis"):
+        import redis
+
+        with redis.Redis.from_url(celery_app.conf.broker_url) as client:
+            client.delete(TEST_QUEUE)
+
+
 def pytest_unconfigure(config):
     if celery_app.conf.broker_url.startswith("redis"):
         import redis
@@ -72,6 +80,8 @@ def start_worker(transactional_db, tmp_path):
     services.require_redis()
     if connection.vendor == "sqlite" and not settings.DATABASES["default"]["TEST"].get("NAME"):
         pytest.fail("SQLite test database must be a file for a worker process to share it")
+    # Tasks that tests without a worker queued are of no use here: start on an empty queue.
+    _purge_test_queue()
     started = []
 
     def start(env=None, name="worker"):
