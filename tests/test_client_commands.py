@@ -22,8 +22,8 @@ SCHEMAS = json.loads(
     (Path(__file__).parent / "fixtures" / "telnyx_request_schemas.json").read_text()
 )
 
-# The "Optional:"/"Required:" lists of voice-gather-python.md (../shared/reference/telnyx/),
-# copied by hand. The client must accept exactly these names.
+# The "Optional:"/"Required:" lists of Telnyx's voice gather guide for Python
+# (voice-gather-python.md of the Telnyx docs), copied by hand. The client must accept exactly these names.
 REFERENCE_PARAMETERS = {
     "ai_assistant_add_messages": {"client_state", "command_id", "messages"},
     "ai_assistant_start": {

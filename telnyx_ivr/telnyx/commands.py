@@ -1,7 +1,7 @@
 """What each Call Control command accepts, and the check run on its parameters before sending.
 
-Parameter names, types, enumerations, ranges and limits come from the Telnyx reference in
-``../shared/reference/telnyx/`` for the gather and AI-assistant commands. ``answer``,
+Parameter names, types, enumerations, ranges and limits come from Telnyx's Voice API docs for
+the gather and AI-assistant commands (their OpenAPI pages and Python/curl guides). ``answer``,
 ``transfer``, ``hangup``, ``speak``, ``playback_start`` and ``playback_stop`` are only named
 there (with their required parameters), so their optional parameters come from Telnyx's public
 API reference; ``CommandSpec.source`` says which for each command.
@@ -22,7 +22,7 @@ from jsonschema.validators import validator_for
 from . import client_state as client_state_codec
 from .errors import CommandValidationError
 
-REFERENCE = "../shared/reference/telnyx/"
+REFERENCE = "Telnyx Voice API docs (gather and AI-assistant commands, with their OpenAPI)"
 PUBLIC_REFERENCE = "Telnyx public API reference (developers.telnyx.com, call-commands)"
 
 INT32_MAX = 2**31 - 1
