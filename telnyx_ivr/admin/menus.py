@@ -42,6 +42,7 @@ from ..menus.schema import ai_schema_errors, menu_schema
 from ..menus.validation import MenuValidationError, claim_conflicts, validate_menu
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
+from .display import local_time
 from .test_call import call_page_urls
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
@@ -588,7 +589,10 @@ class MenuAdmin(admin.ModelAdmin):
         version = obj.live_version
         url = reverse("admin:telnyx_ivr_menuversion_change", args=[version.pk])
         return format_html(
-            '<a href="{}">version {}</a>, published {}', url, version.number, version.published_at
+            '<a href="{}">version {}</a>, published {}',
+            url,
+            version.number,
+            local_time(version.published_at),
         )
 
     @admin.display(description="versions")
@@ -607,7 +611,7 @@ class MenuAdmin(admin.ModelAdmin):
                     (
                         reverse("admin:telnyx_ivr_menuversion_change", args=[v.pk]),
                         v.number,
-                        v.published_at.strftime("%Y-%m-%d %H:%M"),
+                        local_time(v.published_at),
                         v.note,
                     )
                     for v in versions
