@@ -79,8 +79,8 @@ def ensure_venv(extras):
     spec = f".[{extras}]" if extras else "."
     stamp = VENV / f".installed-{extras or 'base'}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    # The test extras include everything the base install has.
-    enough = [stamp] if extras else [stamp, VENV / ".installed-test"]
+    # The test extras include everything the other installs have.
+    enough = [stamp] if extras == "test" else [stamp, VENV / ".installed-test"]
     if any(path.exists() and path.read_text() == digest for path in enough):
         return
     say(f"installing {spec} into the virtualenv")
@@ -258,7 +258,7 @@ def play_demo_calls(env):
 
 
 def run():
-    ensure_venv("")
+    ensure_venv("server")
     keys = simulator_keys()
     env = run_environment(keys)
     check_port(HOST, PORT, "web server", "IVR_PORT")
@@ -341,7 +341,7 @@ def test(args):
 def simulate(args):
     """``manage.py ivr_simulate`` with the settings ``run`` gives the app, so it reaches the
     simulator and the app that ``run`` started; its exit status is ours."""
-    ensure_venv("")
+    ensure_venv("server")
     env = run_environment(simulator_keys())
     return manage("ivr_simulate", *args, env=env, check=False).returncode
 

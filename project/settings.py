@@ -19,6 +19,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: runserver then serves static files through WhiteNoise too, as
+    # gunicorn does in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "telnyx_ivr",
@@ -26,6 +29,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected static files (admin CSS, the menu editor's and Test call page's
+    # scripts) from gunicorn itself: no separate web server is needed in front of it.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +85,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # `collectstatic` writes each file under a content-hashed name, gzip and brotli beside it;
+    # pages link the hashed names, which WhiteNoise serves with far-future cache headers.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Telnyx IVR ---------------------------------------------------------------------------
@@ -130,5 +142,5 @@ LOGGING = {
     },
 }
 
-for _folder in (VAR_DIR, VAR_DIR / "broker", VAR_DIR / "broker-control"):
+for _folder in (VAR_DIR, STATIC_ROOT, VAR_DIR / "broker", VAR_DIR / "broker-control"):
     _folder.mkdir(parents=True, exist_ok=True)

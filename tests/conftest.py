@@ -20,6 +20,13 @@ TEST_QUEUE = f"telnyx-ivr-test-{uuid.uuid4().hex[:10]}"
 
 
 def pytest_configure(config):
+    # Pages are rendered here without `collectstatic` having run, so static URLs are the plain
+    # names; the hashed, compressed files the example project serves are tested under gunicorn
+    # (tests/test_production_server.py).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     broker = services.redis_url() if services.redis_reachable() else "memory://"
     celery_app.conf.broker_url = broker
     celery_app.conf.broker_transport_options = {}

@@ -57,3 +57,20 @@ def test_commands_name_real_modules(compose):
     for copied in ("telnyx_ivr", "project", "templates", "manage.py"):
         assert copied in dockerfile
         assert (ROOT / copied).exists()
+
+
+def test_the_image_serves_its_static_files_as_the_production_test_does():
+    """tests/test_production_server.py runs collectstatic and gunicorn with DEBUG off; the image
+    must do the same: the `server` extra (gunicorn, WhiteNoise) installed, files collected."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    assert any("server" in line for line in installs), installs
+    collect = dockerfile.index("manage.py collectstatic")
+    assert collect > dockerfile.index("COPY project")  # the settings must be there
+    assert collect < dockerfile.index("USER ivr")  # written while the build may write /app/var
+
+
+def test_the_web_service_runs_with_debug_off(compose):
+    env = compose["services"]["web"]["environment"]
+    assert env["DJANGO_DEBUG"] == "false"
+    assert "gunicorn project.wsgi:application" in compose["services"]["web"]["command"]
