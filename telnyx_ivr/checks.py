@@ -1,9 +1,13 @@
 """System checks. IDs are stable: telnyx_ivr.E001 and so on; never renumber them."""
 
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from .broker import broker_problem
 from .conf import SETTINGS_NAME, ivr_settings
 from .telnyx.signature import InvalidPublicKey, load_public_key
 
@@ -48,3 +52,59 @@ def check_webhook_verification(app_configs=None, **kwargs):
                 )
             )
     return messages
+
+
+@register()
+def check_call_control_api(app_configs=None, **kwargs):
+    """Without DEBUG this is a live site: its commands must be able to reach Telnyx."""
+    if settings.DEBUG:
+        return []
+    try:
+        configured = ivr_settings.user_settings
+        base_url = ivr_settings.API_BASE_URL
+    except ImproperlyConfigured:
+        return []  # reported by check_webhook_verification as E003
+    messages = []
+    if not configured.get("API_KEY"):
+        messages.append(
+            Error(
+                f'{SETTINGS_NAME}["API_KEY"] is not set, so no call can be answered: every '
+                "command to Telnyx would fail in the worker and callers would hear nothing.",
+                hint=f'Set {SETTINGS_NAME}["API_KEY"] to your Telnyx API v2 key, read from the '
+                "environment (never commit it).",
+                id="telnyx_ivr.E004",
+            )
+        )
+    if _is_loopback(urlsplit(base_url).hostname):
+        messages.append(
+            Warning(
+                f'{SETTINGS_NAME}["API_BASE_URL"] is {base_url!r}, an address on this machine, '
+                "while DEBUG is off: commands go to a local stand-in, not to Telnyx.",
+                hint=f'Remove {SETTINGS_NAME}["API_BASE_URL"] (the default is Telnyx\'s '
+                "https://api.telnyx.com/v2) unless this is a test environment.",
+                id="telnyx_ivr.W003",
+            )
+        )
+    return messages
+
+
+@register()
+def check_celery_broker(app_configs=None, **kwargs):
+    found = broker_problem()
+    if found is None:
+        return []
+    problem, hint = found
+    if settings.DEBUG:
+        return [Warning(problem, hint=hint, id="telnyx_ivr.W004")]
+    return [Error(problem, hint=hint, id="telnyx_ivr.E005")]
+
+
+def _is_loopback(host):
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
+from .broker import log_problem
 from .models import WebhookEvent
 from .signals import webhook_event_stored
 
@@ -52,11 +53,21 @@ def store_event(parsed, raw_body):
 
 
 def _after_commit(event):
+    # "Stored" comes before anything can process the event (with eager tasks, enqueue
+    # processes it right here). A host receiver that fails must not keep it from the queue.
+    for receiver, result in webhook_event_stored.send_robust(sender=WebhookEvent, event=event):
+        if isinstance(result, Exception):
+            logger.error(
+                "A webhook_event_stored receiver (%r) failed on event %s",
+                receiver,
+                event.event_id,
+                exc_info=result,
+            )
     enqueue(event.pk)
-    webhook_event_stored.send(sender=WebhookEvent, event=event)
 
 
 def enqueue(event_pk):
     from .tasks import process_event
 
+    log_problem()
     process_event.delay(event_pk, time.time())
