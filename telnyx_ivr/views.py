@@ -2,9 +2,11 @@
 
 import logging
 
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.views import APIView, exception_handler
 
 from .conf import ivr_settings
 from .ingest import store_event
@@ -20,17 +22,40 @@ class WebhookRejected(Exception):
         self.status, self.code, self.detail = status, code, detail
 
 
+class AlwaysJSON(BaseContentNegotiation):
+    """Answer JSON whatever the request asks for: Telnyx's Accept header (or a ``?format=``)
+    must never turn a delivery into a 406 or 404, which Telnyx would not retry."""
+
+    def select_parser(self, request, parsers):
+        return None  # the view reads the raw body itself
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class TelnyxWebhookView(APIView):
     """``POST`` a Telnyx webhook. Answers 200 once the event is stored (or was already).
 
     Every rejection is a 4xx that Telnyx does not retry (it retries 408, 429 and 5xx), with
     a JSON body ``{"error": code, "detail": text}``.
+
+    Every policy DRF would take from the host's ``REST_FRAMEWORK`` settings is pinned here:
+    the signature is the only authentication, and nothing the host configures for its own
+    API (renderers, negotiation, versioning, throttles, exception handling) may refuse or
+    reshape a delivery.
     """
 
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = []  # the raw body is read and verified by hand, never parsed by DRF
     throttle_classes = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJSON
+    versioning_class = None
+    metadata_class = None
+
+    def get_exception_handler(self):
+        return exception_handler  # DRF's own: a 405 for GET stays a JSON 405
 
     def post(self, request, *args, **kwargs):
         try:
