@@ -34,7 +34,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 DEMO_USER, DEMO_PASSWORD = "admin", "telnyx-ivr-demo"
-EXAMPLE_MENUS = ["telnyx_ivr/examples/classic_tree.json", "telnyx_ivr/examples/ai_intake.json"]
+EXAMPLE_MENUS = ["classic_tree", "ai_intake"]  # shipped with the app: ivr_import --example
 HOST, PORT = os.environ.get("IVR_HOST", "127.0.0.1"), os.environ.get("IVR_PORT", "8000")
 SIMULATOR_PORT = os.environ.get("IVR_SIMULATOR_PORT", "8001")
 VAR_DIR = ROOT / os.environ.get("IVR_VAR_DIR", "var")  # as project/settings.py reads it
@@ -264,9 +264,10 @@ def run():
     check_port(HOST, PORT, "web server", "IVR_PORT")
     check_port("127.0.0.1", SIMULATOR_PORT, "Telnyx simulator", "IVR_SIMULATOR_PORT")
     manage("migrate", "--no-input", env=env)
-    manage("ivr_demo_user", DEMO_USER, DEMO_PASSWORD, env=env)
+    manage("demo_user", DEMO_USER, DEMO_PASSWORD, env=env)
     say("loading the example menus (kept as they are if you have edited them)")
-    manage("ivr_import", *EXAMPLE_MENUS, "--publish", "--skip-existing", env=env)
+    examples = [f"--example={name}" for name in EXAMPLE_MENUS]
+    manage("ivr_import", *examples, "--publish", "--skip-existing", env=env)
     say(
         "starting the web server, a Celery worker and the Telnyx simulator "
         f"(logs in {VAR_DIR / 'logs'}; Ctrl-C stops them all)"

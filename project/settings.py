@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "telnyx_ivr",
+    "project",  # the example's own commands (demo_user)
 ]
 
 MIDDLEWARE = [

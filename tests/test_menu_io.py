@@ -216,3 +216,43 @@ def test_skip_existing_leaves_an_existing_menu_alone():
     menu = Menu.objects.get(slug="classic-tree")
     assert menu.name == "Edited in the admin"
     assert menu.versions.count() == 1
+
+
+def test_shipped_examples_import_by_name_wherever_the_package_is(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing is read relative to the working directory
+    out, err = StringIO(), StringIO()
+    call_command(
+        "ivr_import", "--example", "classic_tree", "--example", "ai_intake", "--publish",
+        stdout=out, stderr=err,
+    )  # fmt: skip
+    assert err.getvalue() == ""
+    assert "Created menu 'classic-tree' from example classic_tree; published version 1" in (
+        out.getvalue()
+    )
+    assert set(Menu.objects.filter(live_version__isnull=False).values_list("slug", flat=True)) == {
+        "classic-tree",
+        "ai-intake",
+    }
+    assert json.loads(export("classic-tree")) == json.loads(export("classic-tree", "--live"))
+
+
+def test_an_unknown_example_name_lists_the_examples():
+    with pytest.raises(
+        CommandError, match=r"invalid choice: 'classic'.*'ai_intake', 'classic_tree'"
+    ):
+        call_command("ivr_import", "--example", "classic", stdout=StringIO(), stderr=StringIO())
+    assert Menu.objects.count() == 0
+
+
+def test_import_needs_a_file_or_an_example():
+    with pytest.raises(CommandError, match=r"Name menu files to import, or --example NAME"):
+        call_command("ivr_import", stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_example_names_are_the_shipped_files():
+    from telnyx_ivr import examples
+
+    assert examples.names() == sorted(path.stem for path in EXAMPLES.glob("*.json"))
+    assert examples.read("ai_intake") == (EXAMPLES / "ai_intake.json").read_bytes()
+    with pytest.raises(LookupError, match="the examples are: ai_intake, classic_tree"):
+        examples.read("nope")
