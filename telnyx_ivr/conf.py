@@ -42,8 +42,9 @@ DEFAULTS = {
     # Base64 of a 32-byte Ed25519 seed the simulator signs webhooks with; its public key
     # must be in PUBLIC_KEYS. Only for development and tests, never for real traffic.
     "SIMULATOR_SIGNING_KEY": None,
-    # Where the simulator delivers webhooks: this site's webhook URL.
-    "SIMULATOR_WEBHOOK_URL": "http://127.0.0.1:8000/telnyx/webhook/",
+    # Where the simulator delivers webhooks. None: this site's webhook (the reversed
+    # "telnyx_ivr:webhook") on the development server, telnyx_ivr.simulator.service.DEV_SERVER.
+    "SIMULATOR_WEBHOOK_URL": None,
     # --- Processing -----------------------------------------------------------------------
     # Events still pending this long after they arrived are queued again by
     # telnyx_ivr.tasks.requeue_stale_events (run it from Celery beat).
@@ -82,8 +83,8 @@ class IVRSettings:
         value = self.user_settings.get(attr, self.defaults[attr])
         if attr in REQUIRED and not value:
             raise ImproperlyConfigured(
-                f'{SETTINGS_NAME}["{attr}"] is not set. Add it to settings.{SETTINGS_NAME} '
-                f"(the example project reads it from the TELNYX_{attr} environment variable)."
+                f'{SETTINGS_NAME}["{attr}"] is not set. Add it to settings.{SETTINGS_NAME}, '
+                "read from the environment or a secret store rather than written in the code."
             )
         if attr == "PUBLIC_KEYS":
             value = parse_key_list(value)

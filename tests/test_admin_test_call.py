@@ -19,7 +19,10 @@ from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.menus.publishing import deactivate_menu
 from telnyx_ivr.simulator import TelnyxSimulator
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
+from .urls_other_mount import OTHER_WEBHOOK_PATH
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "telnyx_ivr" / "examples"
 
 pytestmark = pytest.mark.django_db
 
@@ -221,6 +224,70 @@ def test_simulator_not_configured_names_the_setting(
     started = post_json(admin_client, start_url(classic), {})
     assert started.status_code == 503
     assert setting in started.json()["error"]
+
+
+def app_templates_only(settings):
+    """The site without the example project's templates/ folder: the app's own templates."""
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]
+
+
+def not_running(ivr_settings_for, sim):
+    ivr_settings_for(API_BASE_URL=f"http://127.0.0.1:{closed_port()}/v2", API_KEY="KEY_x")
+
+
+def wrong_key(ivr_settings_for, sim):
+    ivr_settings_for(API_KEY="KEY_not_the_simulators")
+
+
+def not_configured(ivr_settings_for, sim):
+    ivr_settings_for(API_BASE_URL="https://api.telnyx.com/v2", API_KEY="KEY_x")
+
+
+@pytest.mark.parametrize("problem", [not_running, wrong_key, not_configured])
+def test_the_apps_own_simulator_help_is_host_neutral(
+    admin_client, sim, classic, ivr_settings_for, settings, problem
+):
+    app_templates_only(settings)
+    problem(ivr_settings_for, sim)
+    html = unescape(admin_client.get(page_url(classic)).content.decode())
+    assert "The call simulator is" in html
+    assert "<code>python manage.py ivr_simulator</code>" in html
+    started = post_json(admin_client, start_url(classic), {})
+    assert started.status_code == 503
+    for text in (html, started.json()["fix"]):
+        for example_wording in ("dev.py", "example project", "TELNYX_API", "IVR_SIMULATOR"):
+            assert example_wording not in text
+
+
+@pytest.mark.parametrize("problem", [not_running, wrong_key, not_configured])
+def test_the_example_project_shows_its_own_simulator_help(
+    admin_client, sim, classic, ivr_settings_for, problem
+):
+    problem(ivr_settings_for, sim)
+    response = admin_client.get(page_url(classic))
+    help_template = next(
+        t for t in response.templates if t.name.endswith("test_call_simulator_help.html")
+    )
+    assert Path(help_template.origin.name) == (
+        ROOT / "templates" / "admin" / "telnyx_ivr" / "test_call_simulator_help.html"
+    )
+    assert "<code>python3 dev.py run</code>" in response.content.decode()
+
+
+@pytest.mark.urls("tests.urls_other_mount")
+def test_page_warns_when_the_simulator_delivers_to_another_path(admin_client, sim, classic):
+    # The simulator was started for a site mounted at /telnyx/; this one mounts the app at
+    # /phone/ivr/, so every webhook it sends would get 404.
+    html = unescape(admin_client.get(page_url(classic)).content.decode())
+    assert f"delivers its webhooks to {sim.webhook_url}" in html
+    assert f"this site's webhook is at {OTHER_WEBHOOK_PATH}" in html
+    assert 'TELNYX_IVR["SIMULATOR_WEBHOOK_URL"]' in html
+
+
+def test_page_does_not_warn_when_the_simulator_delivers_to_this_sites_path(
+    admin_client, sim, classic
+):
+    assert "delivers its webhooks to" not in admin_client.get(page_url(classic)).content.decode()
 
 
 def test_page_warns_when_this_site_would_reject_the_simulators_webhooks(

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 -- fixtures imported from test_simulator_support are redefined as arguments
 """``manage.py ivr_simulate``: one simulated call against the running app, end to end (live
 server, a real Celery worker, the simulator as a service or in-process), its transcript and
 its exit status (0 passed, 1 failed or did not end, 2 bad input or configuration)."""
@@ -8,10 +9,8 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,9 @@ from telnyx_ivr.management.commands.ivr_simulate import Command
 from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.simulator.control import SimulatorClient
 from telnyx_ivr.simulator.service import new_signing_seed
+
+from .test_simulator_support import AnsweringApp, answering_app  # noqa: F401
+from .urls_other_mount import OTHER_WEBHOOK_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "telnyx_ivr" / "examples"
@@ -247,51 +249,8 @@ def test_an_invalid_ai_result_and_a_failed_expectation_exit_1(site):
 # --- the call does not end in time (a stand-in app, no worker needed) -----------------------
 
 
-class StandInApp:
-    """A loopback HTTP server answering every request with ``status``: an app that takes
-    webhooks but never sends a command (no worker), or one that refuses them."""
-
-    def __init__(self, status):
-        answer = status
-
-        class Handler(BaseHTTPRequestHandler):
-            def _reply(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                self.send_response(answer)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/telnyx/webhook/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def stand_in_app():
-    started = []
-
-    def start(status=200):
-        started.append(StandInApp(status))
-        return started[-1]
-
-    yield start
-    for app in started:
-        app.close()
-
-
-def test_a_call_that_does_not_end_in_time_exits_1_and_says_why(stand_in_app, ivr_settings_for):
-    app = stand_in_app(200)
+def test_a_call_that_does_not_end_in_time_exits_1_and_says_why(answering_app, ivr_settings_for):
+    app = answering_app(200)
     configure(ivr_settings_for, app.url)
     started = time.monotonic()
     run = simulate("--press", "1", "--timeout", "1")
@@ -303,13 +262,96 @@ def test_a_call_that_does_not_end_in_time_exits_1_and_says_why(stand_in_app, ivr
     assert "the caller hung up" in run.out
 
 
-def test_refused_webhooks_point_at_the_public_key(stand_in_app, ivr_settings_for):
-    app = stand_in_app(403)
+SIGNATURE_REFUSED = {
+    "error": "invalid_signature",
+    "detail": "signature does not match the body under any configured public key",
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "transcript", "said"),
+    [
+        (
+            403,
+            SIGNATURE_REFUSED,
+            {},
+            "call.initiated -> 403 (invalid_signature: signature does not match",
+            [
+                "this site refused the webhook's signature (invalid_signature:",
+                """is the simulator's public key (of its TELNYX_IVR["SIMULATOR_SIGNING_KEY"])"""
+                """ in TELNYX_IVR["PUBLIC_KEYS"]?""",
+            ],
+        ),
+        (
+            403,
+            {"error": "not_configured", "detail": "no Telnyx public key is configured"},
+            {},
+            "call.initiated -> 403 (not_configured",
+            ["""add the simulator's public key to TELNYX_IVR["PUBLIC_KEYS"]"""],
+        ),
+        (
+            301,
+            None,
+            {"Location": "https://127.0.0.1/telnyx/webhook/"},
+            "call.initiated -> 301 (redirect to https://127.0.0.1/telnyx/webhook/, not followed)",
+            [
+                "this site redirected the webhook to https://127.0.0.1/telnyx/webhook/ (HTTP 301)",
+                "SECURE_SSL_REDIRECT",
+                "SECURE_REDIRECT_EXEMPT",
+            ],
+        ),
+        (
+            413,
+            {"error": "body_too_large", "detail": "body is larger than 10 bytes"},
+            {},
+            "call.initiated -> 413 (body_too_large",
+            ["this site answered HTTP 413 (body_too_large: body is larger than 10 bytes)"],
+        ),
+    ],
+)
+def test_a_refused_first_webhook_stops_the_call_at_once_naming_the_cause(
+    answering_app, ivr_settings_for, status, body, headers, transcript, said
+):
+    app = answering_app(status, body, headers)
     configure(ivr_settings_for, app.url)
-    run = simulate("--timeout", "1")
+    started = time.monotonic()
+    run = simulate("--press", "1", "--timeout", "8")
+    assert time.monotonic() - started < 5, "a refused call must not wait out its timeout"
     assert run.code == 1
-    assert "call.initiated -> 403" in run.out
-    assert "public key" in run.error
+    assert transcript in run.out
+    assert "the app refused the call's first webhook" in run.error
+    for text in said:
+        assert text in run.error
+    assert "did not end within" not in run.error
+    assert app.requests.count("GET") == 0  # a redirect is never followed
+
+
+@pytest.mark.urls("tests.urls_other_mount")
+def test_a_webhook_url_for_another_mount_is_named_as_the_cause(live_server, ivr_settings_for):
+    # The site mounts the app at /phone/ivr/; the simulator was told the usual /telnyx/ path.
+    configure(ivr_settings_for, f"{live_server.url}/telnyx/webhook/")
+    started = time.monotonic()
+    run = simulate("--timeout", "8")
+    assert time.monotonic() - started < 5
+    assert run.code == 1
+    assert "call.initiated -> 404" in run.out
+    assert (
+        f"nothing is mounted at {live_server.url}/telnyx/webhook/: this site's webhook path is "
+        f'{OTHER_WEBHOOK_PATH}, so set TELNYX_IVR["SIMULATOR_WEBHOOK_URL"] to '
+        f"{live_server.url}{OTHER_WEBHOOK_PATH}"
+    ) in run.error
+    assert "public key" not in run.error
+
+
+def test_a_webhook_refused_with_a_5xx_is_retried_so_the_call_waits(answering_app, ivr_settings_for):
+    # 5xx are redelivered (as Telnyx does), so the app may still take the call: no early stop.
+    app = answering_app(503, {"detail": "down for maintenance"})
+    configure(ivr_settings_for, app.url)
+    run = simulate("--timeout", "1.5")
+    assert run.code == 1
+    assert "did not end within 1.5 s" in run.error
+    assert "this site answered HTTP 503 (down for maintenance)" in run.error
+    assert app.requests.count("POST") >= 2
 
 
 # --- bad flags and files: exit 2, a clear message --------------------------------------------
@@ -415,18 +457,18 @@ def test_a_remote_api_base_url_exits_2(ivr_settings_for):
     assert "loopback address" in run.error
 
 
-def test_a_missing_signing_key_exits_2(ivr_settings_for, stand_in_app):
-    configure(ivr_settings_for, stand_in_app().url)
+def test_a_missing_signing_key_exits_2(ivr_settings_for, answering_app):
+    configure(ivr_settings_for, answering_app().url)
     ivr_settings_for(SIMULATOR_SIGNING_KEY=None)
     run = simulate()
     assert run.code == 2
     assert 'SIMULATOR_SIGNING_KEY"] is not set' in run.error
 
 
-def test_a_busy_simulator_port_exits_2(ivr_settings_for, stand_in_app):
-    configure(ivr_settings_for, stand_in_app().url)
+def test_a_busy_simulator_port_exits_2(ivr_settings_for, answering_app):
+    configure(ivr_settings_for, answering_app().url)
     # Something that is not the simulator holds its port (here: another stand-in server).
-    squatter = StandInApp(404)
+    squatter = AnsweringApp(404)
     try:
         ivr_settings_for(API_BASE_URL=f"http://127.0.0.1:{squatter.server.server_address[1]}/v2")
         run = simulate()

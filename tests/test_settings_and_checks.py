@@ -1,9 +1,14 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from telnyx_ivr.checks import check_webhook_verification
 from telnyx_ivr.conf import ivr_settings
 from telnyx_ivr.testing import WebhookSigner
+
+APP = Path(__file__).resolve().parent.parent / "telnyx_ivr"
 
 
 def ids(messages):
@@ -26,8 +31,28 @@ def test_defaults_apply_when_unset(settings):
 
 def test_missing_api_key_names_the_setting(settings):
     settings.TELNYX_IVR = {}
-    with pytest.raises(ImproperlyConfigured, match=r'TELNYX_IVR\["API_KEY"\] is not set'):
+    with pytest.raises(ImproperlyConfigured, match=r'TELNYX_IVR\["API_KEY"\] is not set') as error:
         _ = ivr_settings.API_KEY
+    # A host's settings need not read the example project's environment variables.
+    assert "example project" not in str(error.value)
+    assert "TELNYX_API_KEY" not in str(error.value)
+
+
+# Words only the example project (project/, dev.py) gives meaning to.
+EXAMPLE_PROJECT_WORDING = re.compile(
+    r"example project|dev\.py|\b(?!TELNYX_IVR\b)(TELNYX|IVR)_[A-Z_]+"
+)
+
+
+def test_shipped_messages_name_only_the_apps_settings_and_commands():
+    found = [
+        f"{path.relative_to(APP.parent)}:{number}: {match[0]}"
+        for path in sorted(APP.rglob("*"))
+        if path.suffix in {".py", ".html", ".js", ".txt"} and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for match in EXAMPLE_PROJECT_WORDING.finditer(line)
+    ]
+    assert found == []
 
 
 def test_unknown_key_is_an_error_listing_valid_keys(settings):

@@ -8,7 +8,14 @@ import pytest
 
 from telnyx_ivr.simulator import Press, TelnyxSimulator
 
-from .test_simulator_support import Api, answered_call, api, receiver, sim  # noqa: F401
+from .test_simulator_support import (  # noqa: F401
+    Api,
+    answered_call,
+    answering_app,
+    api,
+    receiver,
+    sim,
+)
 
 
 def test_duplicate_webhook_keeps_its_id_with_attempt_2(sim, api, receiver):
@@ -158,3 +165,32 @@ def test_no_webhook_url_records_the_failure(receiver):
         (record,) = call.webhooks
         assert record.status is None
         assert record.error == "no webhook URL is configured"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_the_apps_answer_and_is_never_followed(receiver, answering_app, status):
+    # Telnyx does not follow a webhook's redirect, so neither does the simulator: here the
+    # redirect points at a working app, which must never see the webhook.
+    redirector = answering_app(status, headers={"Location": receiver.url})
+    with TelnyxSimulator(webhook_url=redirector.url) as simulator:
+        receiver.public_key = simulator.public_key
+        call = simulator.start_call()
+        simulator.wait_idle(5)
+    (record,) = call.webhooks
+    assert (record.status, record.location) == (status, receiver.url)
+    assert receiver.deliveries == []
+    assert f"call.initiated -> {status} (redirect to {receiver.url}, not followed)" in (
+        call.transcript_text()
+    )
+
+
+def test_a_refusal_records_what_its_body_says(answering_app):
+    app = answering_app(400, {"error": "malformed_event", "detail": "data.payload is missing"})
+    with TelnyxSimulator(webhook_url=app.url) as simulator:
+        call = simulator.start_call()
+        simulator.wait_idle(5)
+    (record,) = call.webhooks
+    assert record.answer == "malformed_event: data.payload is missing"
+    (entry,) = [e for e in call.transcript if e["kind"] == "webhook"]
+    assert entry["answer"] == record.answer
+    assert entry["text"] == "call.initiated -> 400 (malformed_event: data.payload is missing)"

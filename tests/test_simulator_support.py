@@ -115,6 +115,58 @@ class WebhookReceiver:
         return [body["data"]["event_type"] for body in self.bodies(call)]
 
 
+class AnsweringApp:
+    """A loopback stand-in for the app answering every request with ``status``, ``headers``
+    and ``body`` (JSON, when given): one that takes webhooks but never sends a command, or
+    one that refuses or redirects them. ``requests`` lists the methods it was sent."""
+
+    def __init__(self, status=200, body=None, headers=None):
+        raw = json.dumps(body).encode() if body is not None else b""
+        self.requests = requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                requests.append(self.command)
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                if raw:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/telnyx/webhook/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def answering_app():
+    """``answering_app(status, body=None, headers=None)``: a started AnsweringApp, closed after."""
+    started = []
+
+    def start(status=200, body=None, headers=None):
+        started.append(AnsweringApp(status, body, headers))
+        return started[-1]
+
+    yield start
+    for app in started:
+        app.close()
+
+
 class Api:
     """Sends Call Control commands to the simulator with plain ``requests``, as the app would."""
 

@@ -9,6 +9,7 @@ JSON views say what to do instead of failing.
 import json
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured
@@ -21,7 +22,7 @@ from ..conf import SETTINGS_NAME, ivr_settings
 from ..menus.matching import find_menu_version
 from ..models import Menu
 from ..simulator.control import ControlError, SimulatorUnavailable
-from ..simulator.service import configured_client
+from ..simulator.service import configured_client, webhook_path
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
 # Simulated call_control_ids are "v3:" + url-safe base64; anything else never reaches the
@@ -37,8 +38,8 @@ DTMF_PROMPTS = frozenset({"gather", "gather_using_speak", "gather_using_audio"})
 AI_GATHER_PROMPT = "gather_using_ai"
 ASSISTANT_PROMPT = "ai_assistant_start"
 START_SIMULATOR = (
-    "Start the simulator in another terminal with `python manage.py ivr_simulator`, or run "
-    "the whole development stack with `python3 dev.py run`, then reload this page."
+    "Start the simulator in another terminal with `python manage.py ivr_simulator`, next to "
+    "the web server and a Celery worker, then reload this page."
 )
 
 
@@ -196,10 +197,18 @@ def simulator_state(client_or_problem):
             f'which is not in {SETTINGS_NAME}["PUBLIC_KEYS"]: this site will reject its calls. '
             "Give the simulator the SIMULATOR_SIGNING_KEY whose public key is configured."
         )
-    if not status.get("webhook_url"):
+    webhook_url, site_path = status.get("webhook_url"), webhook_path()
+    if not webhook_url:
         state.warnings.append(
             "The simulator has no webhook URL, so this site never hears of its calls: set "
             f'{SETTINGS_NAME}["SIMULATOR_WEBHOOK_URL"] and restart it.'
+        )
+    elif site_path and urlsplit(webhook_url).path != site_path:
+        state.warnings.append(
+            f"The simulator delivers its webhooks to {webhook_url}, but this site's webhook is "
+            f"at {site_path}: its calls would get 404. Set "
+            f'{SETTINGS_NAME}["SIMULATOR_WEBHOOK_URL"] to this site\'s webhook URL (or leave '
+            "it unset to use this path) and restart the simulator."
         )
     return state
 
@@ -212,8 +221,7 @@ def unavailable(exc):
             False,
             "A call simulator runs, but it refused this site's API key: it was started with "
             f'another {SETTINGS_NAME}["API_KEY"].',
-            "Restart it with this site's settings: `python manage.py ivr_simulator`, or "
-            "`python3 dev.py run`.",
+            "Restart it with this site's settings: `python manage.py ivr_simulator`.",
             "wrong_key",
             detail=detail,
         )
@@ -230,9 +238,8 @@ def simulator_client():
         return SimulatorState(
             False,
             f"The call simulator is not configured: {exc}",
-            "Point the app at the simulator: in the example project run `python3 dev.py run`, "
-            "which configures and starts it; elsewhere set the settings named above and run "
-            "`python manage.py ivr_simulator`.",
+            "Point the app at the simulator: fix the setting named above, then run "
+            "`python manage.py ivr_simulator` next to the web server and a Celery worker.",
             "not_configured",
         )
 

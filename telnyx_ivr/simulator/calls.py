@@ -156,10 +156,15 @@ class SimulatedCall:
                 self.outcome is None and self.prompt is not None and self.caller.peek_step() is None
             )
 
+    @property
+    def settled(self):
+        """Ended, with every webhook delivered."""
+        return self.outcome is not None and self.pending_webhooks == 0
+
     def wait_for_end(self, timeout=10.0):
         """Wait until the call has ended and its webhooks are delivered; return the outcome."""
         self._sim.wait_until(
-            lambda: self.outcome is not None and self.pending_webhooks == 0,
+            lambda: self.settled,
             timeout,
             message=f"call {self.call_control_id} to end",
             call=self,

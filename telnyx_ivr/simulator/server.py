@@ -3,8 +3,8 @@
 ::
 
     with TelnyxSimulator(webhook_url="http://127.0.0.1:8000/telnyx/webhook/") as sim:
-        # the app: TELNYX_API_BASE_URL=sim.api_base_url, TELNYX_API_KEY=sim.api_key,
-        #          PUBLIC_KEYS=[sim.public_key]
+        # the app's TELNYX_IVR: API_BASE_URL=sim.api_base_url, API_KEY=sim.api_key,
+        #                      PUBLIC_KEYS=[sim.public_key]
         call = sim.start_call(from_="+15550001111", to="+15550002222", script=[Press("1")])
         call.wait_for_end(timeout=10)
         print(call.transcript_text())
@@ -146,7 +146,7 @@ class TelnyxSimulator:
 
     @property
     def api_base_url(self):
-        """The app's ``TELNYX_API_BASE_URL``: ``http://127.0.0.1:<port>/v2``."""
+        """The app's ``TELNYX_IVR["API_BASE_URL"]``: ``http://127.0.0.1:<port>/v2``."""
         if self._httpd is None:
             raise RuntimeError("start the simulator first")
         return f"http://{self._host}:{self.port}{API_PATH}"
@@ -298,11 +298,12 @@ class TelnyxSimulator:
             call.notes_append(record.entry)
             return record
 
-    def webhook_answered(self, record, status, error):
+    def webhook_answered(self, record, status, error, *, answer=None, location=None):
         with self._changed:
             record.status, record.error = status, error
+            record.answer, record.location = answer, location
             record.entry.text = describe_webhook(record)
-            record.entry.data["status"] = status
+            record.entry.data.update(status=status, answer=answer, location=location)
             self._changed.notify_all()
 
     def webhook_done(self, item):

@@ -6,6 +6,7 @@ import binascii
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch, reverse
 from nacl.signing import SigningKey
 
 from ..conf import SETTINGS_NAME, ivr_settings
@@ -13,6 +14,33 @@ from .control import SimulatorClient
 from .server import TelnyxSimulator
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Where SIMULATOR_WEBHOOK_URL's default finds the site: runserver's default address.
+DEV_SERVER = "http://127.0.0.1:8000"
+WEBHOOK_URL_NAME = "telnyx_ivr:webhook"
+
+
+def webhook_path():
+    """This site's webhook path (wherever it mounts telnyx_ivr.urls), or None if it does not."""
+    try:
+        return reverse(WEBHOOK_URL_NAME)
+    except NoReverseMatch:
+        return None
+
+
+def simulator_webhook_url():
+    """Where the simulator delivers webhooks: SIMULATOR_WEBHOOK_URL, or by default this
+    site's webhook path on the development server (http://127.0.0.1:8000/.../webhook/)."""
+    configured = ivr_settings.SIMULATOR_WEBHOOK_URL
+    if configured:
+        return configured
+    path = webhook_path()
+    if path is None:
+        raise ImproperlyConfigured(
+            f'This site\'s URLconf has no "{WEBHOOK_URL_NAME}" URL: include telnyx_ivr.urls '
+            f'(with namespace telnyx_ivr), or set {SETTINGS_NAME}["SIMULATOR_WEBHOOK_URL"] to '
+            "the URL the simulator should deliver webhooks to."
+        )
+    return DEV_SERVER + path
 
 
 def simulator_address():
@@ -22,7 +50,7 @@ def simulator_address():
         raise ImproperlyConfigured(
             f'{SETTINGS_NAME}["API_BASE_URL"] is {ivr_settings.API_BASE_URL!r}: the simulator '
             "stands in for Telnyx only when the app sends its commands to a loopback address, "
-            "e.g. http://127.0.0.1:8001/v2 (TELNYX_API_BASE_URL in the example project)."
+            "e.g. http://127.0.0.1:8001/v2."
         )
     if parts.path.rstrip("/") != "/v2":
         raise ImproperlyConfigured(
@@ -36,8 +64,8 @@ def signing_key():
     if not seed:
         raise ImproperlyConfigured(
             f'{SETTINGS_NAME}["SIMULATOR_SIGNING_KEY"] is not set: give the simulator a base64 '
-            "Ed25519 seed (IVR_SIMULATOR_SIGNING_KEY in the example project; dev.py makes one) "
-            "and put its public key in PUBLIC_KEYS."
+            "Ed25519 seed (`python manage.py ivr_simulator --new-key` makes one) and put its "
+            f'public key in {SETTINGS_NAME}["PUBLIC_KEYS"].'
         )
     try:
         raw = base64.b64decode(seed, validate=True)
@@ -55,7 +83,7 @@ def configured_simulator(**options):
     host, port = simulator_address()
     key = signing_key()
     simulator = TelnyxSimulator(
-        ivr_settings.SIMULATOR_WEBHOOK_URL,
+        simulator_webhook_url(),
         api_key=ivr_settings.API_KEY,
         signing_key=key,
         host=host,

@@ -43,6 +43,8 @@ class WebhookRecord:
     t: float
     status: int | None = None  # the app's HTTP status, None when it did not answer
     error: str | None = None
+    answer: str | None = None  # what the body of a refusal (3xx-5xx) says, when it says
+    location: str | None = None  # where a redirect pointed (it is never followed)
     fault: str | None = None
     sent_monotonic: float = field(default=0.0, repr=False)
     entry: Any = field(default=None, repr=False, compare=False)
@@ -118,6 +120,10 @@ def describe_command(record):
 def describe_webhook(record):
     answer = str(record.status) if record.status is not None else f"no answer ({record.error})"
     text = f"{record.event_type} -> {answer}"
+    if record.location:
+        text += f" (redirect to {record.location}, not followed)"
+    elif record.answer:
+        text += f" ({record.answer})"
     if record.attempt > 1:
         text += f" (attempt {record.attempt})"
     if record.fault:

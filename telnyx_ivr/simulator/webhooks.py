@@ -1,5 +1,6 @@
 """Webhooks as Telnyx sends them: full envelopes, Ed25519-signed, delivered in order by one
-thread, retried on 408/429/5xx and timeouts, with faults (duplicate, reorder, delay) applied."""
+thread, retried on 408/429/5xx and timeouts, with faults (duplicate, reorder, delay) applied.
+A redirect is the app's answer, as it is to Telnyx: it is recorded, never followed."""
 
 import json
 import queue
@@ -14,6 +15,8 @@ import requests
 from ..testing import WebhookSigner, envelope
 
 RETRIED_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+# Enough of a refusal's body to say why (the app's JSON error is far shorter).
+ANSWER_CHARS = 300
 
 
 def iso_now():
@@ -39,7 +42,8 @@ class DeliveryWorker:
 
     ``recorder`` is the simulator: ``recorder.webhook_attempt(outgoing, attempt, body, fault)``
     returns a WebhookRecord before each POST, ``recorder.webhook_answered(record, status,
-    error)`` completes it, ``recorder.webhook_done(outgoing)`` says the webhook is finished.
+    error, answer=..., location=...)`` completes it, ``recorder.webhook_done(outgoing)`` says
+    the webhook is finished.
     """
 
     def __init__(
@@ -145,9 +149,36 @@ class DeliveryWorker:
         headers = {"Content-Type": "application/json", "User-Agent": "telnyx-webhooks"}
         headers.update(self.signer.sign(raw))
         try:
-            response = self._session.post(url, data=raw, headers=headers, timeout=self.timeout)
+            response = self._session.post(
+                url, data=raw, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             self.recorder.webhook_answered(record, None, f"{type(exc).__name__}: {exc}")
             return None
-        self.recorder.webhook_answered(record, response.status_code, None)
+        refused = response.status_code >= 300
+        self.recorder.webhook_answered(
+            record,
+            response.status_code,
+            None,
+            answer=answer_text(response) if refused else None,
+            location=response.headers.get("Location") if refused else None,
+        )
         return response.status_code
+
+
+def answer_text(response):
+    """What a refusal's body says: the app's ``{"error", "detail"}``, DRF's ``{"detail"}``,
+    or a short plain-text body; None for anything else (an HTML error page)."""
+    content_type = response.headers.get("Content-Type", "")
+    if content_type.startswith("application/json"):
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        parts = [str(data[key]) for key in ("error", "detail") if data.get(key)]
+        return ": ".join(parts)[:ANSWER_CHARS] or None
+    if content_type.startswith("text/plain"):
+        return response.text.strip()[:ANSWER_CHARS] or None
+    return None

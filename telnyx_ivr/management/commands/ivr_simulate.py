@@ -17,8 +17,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ...simulator.control import ControlError, SimulatorUnavailable, call_state
+from ...simulator.refusals import (
+    WEBHOOK_URL_SETTING,
+    explain,
+    refusals,
+    refused_start,
+    refused_start_problem,
+)
 from ...simulator.script import ScriptError, parse_script
-from ...simulator.service import configured_client, configured_simulator
+from ...simulator.service import DEV_SERVER, configured_client, configured_simulator
 from ...simulator.transcript import check_lines, entry_line
 from ...telnyx import client_state as client_state_codec
 
@@ -235,18 +242,13 @@ def connect():
         simulator = configured_simulator()
     except ImproperlyConfigured as exc:
         raise _usage_error(str(exc)) from None
-    if not simulator.webhook_url:
-        raise _usage_error(
-            'TELNYX_IVR["SIMULATOR_WEBHOOK_URL"] is not set: the simulator needs the URL of '
-            "the app's webhook endpoint (IVR_SIMULATOR_WEBHOOK_URL in the example project)."
-        )
     try:
         simulator.start()
     except OSError as exc:
         raise _usage_error(
             f"the simulator's port is busy: {unavailable}, and a simulator cannot listen "
             f"there itself ({exc.strerror or exc}). Stop what holds the port, or point "
-            'TELNYX_IVR["API_BASE_URL"] (TELNYX_API_BASE_URL) at a free one.'
+            'TELNYX_IVR["API_BASE_URL"] at a free one.'
         ) from None
     return InProcessSimulator(simulator)
 
@@ -257,9 +259,9 @@ def check_app(webhook_url):
     parts = urlsplit(webhook_url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _usage_error(
-            f"the simulator's webhook URL is {webhook_url!r}: set SIMULATOR_WEBHOOK_URL "
-            "(IVR_SIMULATOR_WEBHOOK_URL) to the app's webhook endpoint, e.g. "
-            "http://127.0.0.1:8000/telnyx/webhook/"
+            f"the simulator's webhook URL is {webhook_url!r}: set {WEBHOOK_URL_SETTING} to the "
+            "app's webhook URL, or leave it unset for this site's webhook on "
+            f"{DEV_SERVER}"
         )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -268,8 +270,7 @@ def check_app(webhook_url):
         raise _usage_error(
             f"the app does not answer at its webhook URL {webhook_url} "
             f"({exc.strerror or type(exc).__name__}): start the web server (and a Celery "
-            "worker), or set SIMULATOR_WEBHOOK_URL (IVR_SIMULATOR_WEBHOOK_URL) to where it "
-            "listens."
+            f"worker), or set {WEBHOOK_URL_SETTING} to where it listens."
         ) from None
 
 
@@ -322,19 +323,15 @@ def describe_outcome(outcome):
     return text + f", {outcome['duration_seconds']:.2f} s"
 
 
-def diagnose(state):
+def diagnose(state, webhook_url):
     """Why a call that did not end in time may have stalled: the likeliest cause."""
-    webhooks = [e for e in state["transcript"] if e["kind"] == "webhook"]
-    refused = [e for e in webhooks if e.get("status") is None or e["status"] >= 300]
+    refused = refusals(state["transcript"])
     if refused and not state.get("commands"):
-        return (
-            f"the app answered {refused[-1]['text']}; is the simulator's public key in "
-            "PUBLIC_KEYS (TELNYX_PUBLIC_KEY)?"
-        )
+        return f"the app answered {refused[0]['text']}: {explain(refused[0], webhook_url)}"
     if not state.get("commands"):
         return (
             "the app took the webhooks but sent no command: is a Celery worker running, "
-            "with TELNYX_API_BASE_URL pointing at this simulator?"
+            'with TELNYX_IVR["API_BASE_URL"] pointing at this simulator?'
         )
     return f"the last command was {state['commands'][-1]['action']}"
 
@@ -446,7 +443,7 @@ class Command(BaseCommand):
             started = None
             try:
                 started = simulator.start_call(from_, to, script)
-                state, timed_out = self._follow(simulator, started["id"], options["timeout"])
+                state, problem = self._follow(simulator, started["id"], options["timeout"])
             except (SimulatorUnavailable, ControlError) as exc:
                 raise _usage_error(f"the simulator service failed: {exc}") from None
             except KeyboardInterrupt:
@@ -456,7 +453,7 @@ class Command(BaseCommand):
                 raise CommandError("interrupted: the caller hung up", returncode=130) from None
         finally:
             simulator.close()
-        self._conclude(state, timed_out, options["timeout"])
+        self._conclude(state, problem)
 
     def _plan(self, options):
         steps = options.get("steps") or []
@@ -474,16 +471,26 @@ class Command(BaseCommand):
         return from_, to, steps
 
     def _follow(self, simulator, call_id, timeout):
-        """Print the transcript as the call goes; return (final state, whether it timed out)."""
+        """Print the transcript as the call goes; return (final state, why it was cut short:
+        None when it ended by itself)."""
         printer = TranscriptPrinter(self._say)
         deadline = time.monotonic() + timeout
         while True:
             state = simulator.call(call_id)
             if state["ended"] and state.get("pending_webhooks", 0) == 0:
                 printer.feed(state, final=True)
-                return state, False
+                return state, None
             printer.feed(state)
+            refused = refused_start(state["transcript"])
+            if refused is not None:
+                problem = refused_start_problem(refused, simulator.webhook_url)
+                problem += "; the caller hung up"
+                break
             if time.monotonic() >= deadline:
+                problem = (
+                    f"the call did not end within {timeout:g} s "
+                    f"({diagnose(state, simulator.webhook_url)}); the caller hung up"
+                )
                 break
             time.sleep(POLL_SECONDS)
         simulator.hang_up(call_id)
@@ -494,19 +501,15 @@ class Command(BaseCommand):
                 break
             time.sleep(POLL_SECONDS)
         printer.feed(state, final=True)
-        return state, True
+        return state, problem
 
-    def _conclude(self, state, timed_out, timeout):
+    def _conclude(self, state, problem):
         if state.get("outcome"):
             self._say(f"Outcome: {describe_outcome(state['outcome'])}")
         checks = state.get("checks") or []
         for line in check_lines((c["description"], c["held"], c["message"]) for c in checks):
             self._say(line)
-        reasons = []
-        if timed_out:
-            reasons.append(
-                f"the call did not end within {timeout:g} s ({diagnose(state)}); the caller hung up"
-            )
+        reasons = [problem] if problem else []
         reasons += [failure for failure in state.get("failures") or [] if failure not in reasons]
         if reasons:
             self._say("FAILED: " + "; ".join(reasons))
