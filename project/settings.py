@@ -101,9 +101,8 @@ TELNYX_IVR = {
     "PUBLIC_KEYS": env_list("TELNYX_PUBLIC_KEY"),
     # Only for `python dev.py run` and tests: the local Telnyx stand-in's signing key.
     "SIMULATOR_SIGNING_KEY": os.environ.get("IVR_SIMULATOR_SIGNING_KEY"),
-    "SIMULATOR_WEBHOOK_URL": os.environ.get(
-        "IVR_SIMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/telnyx/webhook/"
-    ),
+    # Unset: the app's default, this site's webhook on http://127.0.0.1:8000.
+    "SIMULATOR_WEBHOOK_URL": os.environ.get("IVR_SIMULATOR_WEBHOOK_URL") or None,
 }
 
 # --- Celery -------------------------------------------------------------------------------
