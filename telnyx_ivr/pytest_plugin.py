@@ -17,8 +17,16 @@ Menus, prompts, routes, callables and signals behave as in production; what is n
 exercised is the queue itself: retry countdowns are not waited for (a 429 is resent at
 once), and one call's events never race in several workers. The project's own suite covers
 those with real workers on Redis. See docs/testing.md.
+
+A site with ``SECURE_SSL_REDIRECT = True`` would redirect the simulator's plain-http webhooks
+to https, which Telnyx never follows and the simulator does not either: so while the plugin
+is enabled, the webhook's path (and only it) is in ``SECURE_REDIRECT_EXEMPT`` for the whole
+test session. Per test would be too late: ``SecurityMiddleware`` reads its settings once, when
+the session's ``live_server`` starts. A call whose first webhook the app refuses for good (a
+redirect, a 404, a bad signature) fails at once, saying why, instead of timing out.
 """
 
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -61,6 +69,23 @@ def app_pointed_at(simulator):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ivr_webhook_not_redirected():
+    """The webhook's path in ``SECURE_REDIRECT_EXEMPT`` from before ``live_server`` starts."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from telnyx_ivr.simulator.service import webhook_path
+
+    path = webhook_path() if settings.configured else None
+    if path is None:
+        yield
+        return
+    exempt = [*settings.SECURE_REDIRECT_EXEMPT, f"^{re.escape(path.lstrip('/'))}$"]
+    with override_settings(SECURE_REDIRECT_EXEMPT=exempt):
+        yield
+
+
 @pytest.fixture
 def ivr_simulator(live_server, transactional_db):
     """A started ``TelnyxSimulator`` the app is pointed at for this test; tasks run eagerly."""
@@ -97,15 +122,28 @@ def run_simulated_call(simulator, *, to, script=(), timeout=20.0, from_=DEFAULT_
     ``announcement_seconds``, ``when_script_ends``). Returns the ``SimulatedCall``; raises
     AssertionError, with the transcript, when the call does not end within ``timeout``
     seconds, when the app failed to process an event of it or to send a command, or when
-    an expectation of the script did not hold.
+    an expectation of the script did not hold; at once when the app refuses the call's first
+    webhook for good.
     """
     from telnyx_ivr.simulator import ScriptedCaller, SimulatorTimeout
+    from telnyx_ivr.simulator.refusals import refused_start, refused_start_problem
 
     call = simulator.start_call(from_=from_, to=to, caller=ScriptedCaller(script, **options))
     try:
-        call.wait_for_end(timeout=timeout)
+        simulator.wait_until(
+            lambda: call.settled or refused_start(call.transcript),
+            timeout,
+            message=f"call {call.call_control_id} to end",
+            call=call,
+        )
     except SimulatorTimeout as exc:  # its message ends with the transcript
         raise AssertionError(_listed(str(exc), _app_problems(call))) from None
+    refused = None if call.settled else refused_start(call.transcript)
+    if refused is not None:
+        call.hang_up()  # nothing would ever answer it
+        raise AssertionError(
+            refused_start_problem(refused, call.webhook_url) + "\n\n" + call.transcript_text()
+        )
     problems = _app_problems(call)
     if problems:
         raise AssertionError(

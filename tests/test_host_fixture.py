@@ -1,3 +1,4 @@
+# ruff: noqa: F811 -- fixtures imported from test_simulator_support are redefined as arguments
 """The pytest plugin as a host project uses it: its own menu, ``simulate_call`` and
 ``ivr_simulator``, no Redis and no worker process (tasks run eagerly)."""
 
@@ -6,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from telnyx_ivr.conf import ivr_settings
 from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call
 from telnyx_ivr.simulator import ExpectEnd, ExpectHeard, Press, Silence, TelnyxSimulator
+
+from .test_simulator_support import answering_app  # noqa: F401
 
 pytest_plugins = ["telnyx_ivr.pytest_plugin"]  # what a host puts in its conftest.py
 
@@ -161,15 +165,121 @@ def test_a_failed_expectation_raises_with_the_transcript(pizza_menu, simulate_ca
     assert "We have no order from" in message
 
 
-def test_a_call_that_does_not_end_raises_with_what_the_app_did_wrong(
-    pizza_menu, ivr_simulator, simulate_call, live_server
+def test_a_call_that_does_not_end_raises_with_the_transcript(
+    pizza_menu, ivr_simulator, simulate_call, answering_app
 ):
-    ivr_simulator.webhook_url = f"{live_server.url}/telnyx/wrong-path/"
+    ivr_simulator.webhook_url = answering_app(200).url  # takes webhooks, sends no command
     with pytest.raises(AssertionError) as failure:
         simulate_call(to=PIZZA_NUMBER, script=[Press("1")], timeout=1.5)
     message = str(failure.value)
     assert "timed out after 1.5 s" in message
-    assert "answered call.initiated with 404" in message
+    assert "call.initiated -> 200" in message
+
+
+def test_a_call_the_app_never_hears_of_fails_at_once_saying_why(
+    pizza_menu, ivr_simulator, simulate_call, live_server
+):
+    ivr_simulator.webhook_url = f"{live_server.url}/telnyx/wrong-path/"
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as failure:
+        simulate_call(to=PIZZA_NUMBER, script=[Press("1")], timeout=8)
+    assert time.monotonic() - started < 5, "a refused call must not wait out its timeout"
+    message = str(failure.value)
+    assert "the app refused the call's first webhook, call.initiated -> 404" in message
+    assert (
+        f"nothing is mounted at {live_server.url}/telnyx/wrong-path/: this site's webhook path "
+        "is /telnyx/webhook/"
+    ) in message
+    assert "Simulated call v3:" in message  # the transcript follows
+
+
+def test_a_redirect_fails_the_call_at_once_naming_secure_ssl_redirect(
+    pizza_menu, ivr_simulator, simulate_call, answering_app
+):
+    # What SECURE_SSL_REDIRECT answers a plain-http webhook (to an https that is not there).
+    https_url = "https://127.0.0.1:9/telnyx/webhook/"
+    redirector = answering_app(301, headers={"Location": https_url})
+    ivr_simulator.webhook_url = redirector.url
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as failure:
+        simulate_call(to=PIZZA_NUMBER, script=[Press("1")], timeout=8)
+    assert time.monotonic() - started < 5
+    message = str(failure.value)
+    assert f"call.initiated -> 301 (redirect to {https_url}, not followed)" in message
+    assert f"this site redirected the webhook to {https_url} (HTTP 301)" in message
+    assert "SECURE_SSL_REDIRECT" in message
+    assert redirector.requests == ["POST"]  # not followed, and not delivered again
+
+
+def test_the_webhook_path_alone_is_exempt_from_the_ssl_redirect(settings):
+    patterns = [re.compile(pattern) for pattern in settings.SECURE_REDIRECT_EXEMPT]
+    # SecurityMiddleware matches the path without its leading slash.
+    assert any(pattern.search("telnyx/webhook/") for pattern in patterns)
+    for path in ("admin/", "telnyx/webhook/extra", "other/telnyx/webhook/", ""):
+        assert not any(pattern.search(path) for pattern in patterns), path
+
+
+SECURE_HOST_TEST = """
+import pytest
+
+from telnyx_ivr.menus.io import import_definition
+from telnyx_ivr.simulator import ExpectEnd, Press
+from tests.test_host_fixture import KITCHEN, PIZZA_MENU, PIZZA_NUMBER
+
+
+@pytest.fixture
+def pizza_menu(transactional_db):
+    return import_definition(PIZZA_MENU, publish=True).menu
+
+
+def test_a_simulated_call_passes(pizza_menu, simulate_call):
+    call = simulate_call(to=PIZZA_NUMBER, script=[Press("1"), ExpectEnd(transferred_to=KITCHEN)])
+    assert call.outcome["transferred_to"] == KITCHEN
+
+
+def test_other_paths_are_still_redirected(client):
+    response = client.get("/admin/login/")
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+"""
+
+
+def test_a_host_with_secure_ssl_redirect_runs_simulated_calls(tmp_path):
+    # SecurityMiddleware reads its settings once, when the session's live server starts, so
+    # this needs a host whose own settings say SECURE_SSL_REDIRECT = True: a pytest of its own.
+    (tmp_path / "secure_host_settings.py").write_text(
+        "from project.settings import *  # noqa: F403\n\nSECURE_SSL_REDIRECT = True\n"
+    )
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["telnyx_ivr.pytest_plugin"]\n')
+    (tmp_path / "test_secure_host.py").write_text(SECURE_HOST_TEST)
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nDJANGO_SETTINGS_MODULE = secure_host_settings\n"
+    )
+    result = run_host_pytest(tmp_path, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "2 passed" in output
+
+
+def run_host_pytest(folder, timeout):
+    """pytest in ``folder`` as a host project: this project's example site on the path, its
+    own SQLite test database, the settings its pytest.ini names (the environment's
+    DJANGO_SETTINGS_MODULE, which pytest-django sets here, would win over them)."""
+    unset = ("DATABASE_URL", "PYTEST_ADDOPTS", "DJANGO_SETTINGS_MODULE")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in unset},
+        "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+        "IVR_VAR_DIR": str(folder / "var"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_the_app_is_pointed_at_the_simulator_and_runs_tasks_eagerly(ivr_simulator, live_server):
@@ -218,20 +328,7 @@ def test_the_documented_host_example_passes_as_written(tmp_path):
     menus.mkdir()
     shutil.copy(ROOT / "telnyx_ivr" / "examples" / "classic_tree.json", menus / "main-menu.json")
     (tmp_path / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = project.settings\n")
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTEST_ADDOPTS")},
-        "PYTHONPATH": str(ROOT),  # the host's settings: this project's example site
-        "IVR_VAR_DIR": str(tmp_path / "var"),  # its own SQLite test database
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_host_pytest(tmp_path, timeout=180)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "2 passed" in output
