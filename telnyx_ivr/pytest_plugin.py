@@ -115,6 +115,23 @@ def simulate_call(ivr_simulator):
     return simulate
 
 
+@pytest.fixture
+def telnyx_webhook(client, db):
+    """``telnyx_webhook.post(body)``: POST a webhook signed with a throwaway key, which the site
+    trusts for this test, to the site's webhook URL (``telnyx_webhook.url``). A ``SignedWebhooks``
+    (telnyx_ivr.testing). With pytest-django's ``db`` the test's transaction never commits, so
+    nothing is queued: no broker or worker is involved."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from telnyx_ivr.testing import SignedWebhooks
+
+    webhooks = SignedWebhooks(client)
+    ivr = {**getattr(settings, "TELNYX_IVR", {}), "PUBLIC_KEYS": [webhooks.signer.public_key]}
+    with override_settings(TELNYX_IVR=ivr):
+        yield webhooks
+
+
 def run_simulated_call(simulator, *, to, script=(), timeout=20.0, from_=DEFAULT_FROM, **options):
     """Play a call to ``to`` on ``simulator`` with ``script`` and wait for its end.
 

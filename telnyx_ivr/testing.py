@@ -5,7 +5,11 @@ Telnyx does, so tests exercise real verification rather than switching it off::
 
     signer = WebhookSigner()
     with override_settings(TELNYX_IVR={"PUBLIC_KEYS": [signer.public_key]}):
-        response = signer.post(client, "/telnyx/webhook/", event_body("call.initiated"))
+        url = reverse("telnyx_ivr:webhook")  # wherever the host mounted telnyx_ivr.urls
+        response = signer.post(client, url, event_body("call.initiated"))
+
+``SignedWebhooks`` does the same for this site's webhook URL; the pytest plugin's
+``telnyx_webhook`` fixture gives one whose key the site trusts for the test.
 """
 
 import base64
@@ -14,6 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from django.urls import reverse
 from nacl.signing import SigningKey
 
 from .telnyx.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -42,6 +47,23 @@ class WebhookSigner:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
         headers = self.sign(raw, timestamp)
         return client.post(url, data=raw, content_type="application/json", headers=headers, **extra)
+
+
+class SignedWebhooks:
+    """Posts webhooks signed by ``signer`` to this site's webhook URL with a Django test client."""
+
+    def __init__(self, client, signer=None):
+        self.client = client
+        self.signer = signer or WebhookSigner()
+
+    @property
+    def url(self):
+        """The webhook's path on this site, wherever ``telnyx_ivr.urls`` is mounted."""
+        return reverse("telnyx_ivr:webhook")
+
+    def post(self, body, timestamp=None, **extra):
+        """POST ``body`` (bytes, or a dict serialised once) signed at ``timestamp``."""
+        return self.signer.post(self.client, self.url, body, timestamp, **extra)
 
 
 def event_body(event_type, payload=None, *, event_id=None, attempt=1, occurred_at=None):

@@ -23,7 +23,8 @@ SCHEMAS = json.loads(
 )
 
 # The "Optional:"/"Required:" lists of Telnyx's voice gather guide for Python
-# (voice-gather-python.md of the Telnyx docs), copied by hand. The client must accept exactly these names.
+# (voice-gather-python.md of the Telnyx docs), copied by hand. The client must accept
+# exactly these names.
 REFERENCE_PARAMETERS = {
     "ai_assistant_add_messages": {"client_state", "command_id", "messages"},
     "ai_assistant_start": {
