@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -68,8 +69,59 @@ class Failure(Exception):
     """A start-up problem with a message for the user (no traceback)."""
 
 
+class OutputClosed(Exception):
+    """Whoever read dev.py's output has gone (``| head`` had enough, or Ctrl-C ended ``| tee``)."""
+
+
+class Terminal:
+    """dev.py's standard output, which may be a pipe whose reader goes away. Nothing written here
+    may fail: once the reader has gone, nothing more is shown (the logs in var/logs go on) and
+    ``run`` stops."""
+
+    def __init__(self):
+        self.lock = threading.Lock()  # the relay threads and the main thread write lines whole
+        self.gone = threading.Event()
+        self.poller = None
+        if hasattr(select, "poll"):
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # no stdout at all
+                self.poller = select.poll()
+                self.poller.register(sys.stdout.fileno(), select.POLLERR | select.POLLHUP)
+
+    def write(self, text):
+        with self.lock:
+            if self.gone.is_set():
+                return
+            try:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+            except (AttributeError, OSError, ValueError):
+                self._lose()
+
+    def closed(self, wait=0.0):
+        """True once the reader has gone, even if nothing has been written since; waits up to
+        ``wait`` seconds for that to happen."""
+        if self.poller is None or self.gone.is_set():
+            time.sleep(0 if self.gone.is_set() else wait)
+        elif self.poller.poll(wait * 1000):  # a pipe without a reader: POLLERR; a tty: POLLHUP
+            with self.lock:
+                self._lose()
+        return self.gone.is_set()
+
+    def _lose(self):
+        self.gone.set()
+        # What could not be written stays buffered, and Python flushes it at exit: let that go
+        # to /dev/null rather than into a BrokenPipeError on stderr.
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nowhere, sys.stdout.fileno())
+            os.close(nowhere)
+
+
+TERMINAL = Terminal()
+
+
 def say(text):
-    print(f"==> {text}", flush=True)
+    TERMINAL.write(f"==> {text}")
 
 
 def ensure_venv(extras):
@@ -91,6 +143,25 @@ def ensure_venv(extras):
 
 def manage(*args, check=True, env=None, **options):
     return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=check, env=env, **options)
+
+
+def setup(*args, env):
+    """A manage.py command that prepares the run, its output shown through dev.py: a command
+    writing to a closed pipe itself would fail with a traceback. A closed output ends the run
+    here, before any server starts for no one."""
+    done = manage(
+        *args,
+        env=env,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        TERMINAL.write(line)
+    if TERMINAL.closed():
+        raise OutputClosed
+    done.check_returncode()
 
 
 # --- the local Telnyx stand-in ------------------------------------------------------------
@@ -156,20 +227,68 @@ def check_port(host, port, what, variable):
             ) from None
 
 
-# --- the three processes ------------------------------------------------------------------
+# --- the processes of a run ----------------------------------------------------------------
+
+
+class Group:
+    """Every process ``run`` starts (web server, worker, simulator, demo calls, and whatever they
+    start in turn) in one process group that is not dev.py's: a terminal's Ctrl-C reaches dev.py
+    alone, and dev.py stops the group as a whole, whatever made it stop."""
+
+    def __init__(self):
+        self.pgid = None
+        self.children = []
+
+    def start(self, name, args, env, echo, label=True):
+        if os.name == "posix":
+            # The first child leads the group, the others join it.
+            options = {"process_group": self.pgid or 0}
+        else:
+            options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        child = Child(name, args, env, echo, label, options)
+        if self.pgid is None and os.name == "posix":
+            self.pgid = child.process.pid
+        self.children.append(child)
+        return child
+
+    def interrupt(self):
+        """Ask every process in the group to stop. SIGTERM, not SIGINT: a child inherits SIGINT
+        ignored when dev.py itself was started with it ignored (a script's ``&``)."""
+        self._signal(signal.SIGTERM)
+
+    def wait(self, grace):
+        """Wait up to ``grace`` seconds in all, then SIGKILL whatever is left, children of
+        children included."""
+        deadline = time.monotonic() + grace
+        for child in self.children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+        self._signal(signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+        for child in self.children:
+            child.process.wait()
+            child.relay.join(5)
+
+    def _signal(self, signum):
+        if self.pgid is not None:
+            with contextlib.suppress(ProcessLookupError):  # the group has ended
+                os.killpg(self.pgid, signum)
+            return
+        for child in self.children:
+            if child.process.poll() is None:
+                child.process.send_signal(signum)
 
 
 class Child:
-    """A child process whose output goes to var/logs/<name>.log, and to the terminal (each
-    line prefixed with its name) once ``echo`` is set, so start-up transcripts stay readable."""
+    """A child process whose output goes to var/logs/<name>.log, and to the terminal once ``echo``
+    is set (each line after its name, with ``label``), so start-up transcripts stay readable."""
 
-    def __init__(self, name, args, env, echo):
+    def __init__(self, name, args, env, echo, label, options):
         self.name = name
         self.log_path = VAR_DIR / "logs" / f"{name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.tail = collections.deque(maxlen=25)
         self.echo = echo
-        # A session of its own: Ctrl-C reaches dev.py only, which stops the children in turn.
+        self.prefix = f"{name:>9} | " if label else ""
         self.process = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -177,7 +296,7 @@ class Child:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            **options,
         )
         self.relay = threading.Thread(target=self._relay, name=f"relay-{name}", daemon=True)
         self.relay.start()
@@ -190,7 +309,7 @@ class Child:
                 line = raw.decode("utf-8", "replace").rstrip()
                 self.tail.append(line)
                 if self.echo.is_set():
-                    print(f"{self.name:>9} | {line}", flush=True)
+                    TERMINAL.write(self.prefix + line)
 
     def exited(self):
         return self.process.poll() is not None
@@ -198,19 +317,6 @@ class Child:
     def report(self):
         lines = "\n".join(f"    {line}" for line in self.tail) or "    (no output)"
         return f"the {self.name} exited with status {self.process.returncode}:\n{lines}"
-
-    def interrupt(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-
-    def wait(self, timeout):
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.relay.join(5)
-        return self.process.returncode
 
 
 def answers(url, headers=None):
@@ -223,76 +329,103 @@ def answers(url, headers=None):
         return False
 
 
-def wait_ready(children, probes):
+def keep_watch(servers, seconds):
+    """Wait ``seconds``. A server that has exited ends the run with a Failure, a closed output
+    with an OutputClosed: there is no one left to run it for."""
+    for child in servers:
+        if child.exited():
+            raise Failure(child.report())
+    if TERMINAL.closed(seconds):
+        raise OutputClosed
+
+
+def wait_ready(servers, probes):
     deadline = time.monotonic() + READY_SECONDS
     waiting = dict(probes)
     while waiting:
-        for child in children:
-            if child.exited():
-                raise Failure(child.report())
         for name, probe in list(waiting.items()):
             if probe():
                 del waiting[name]
         if time.monotonic() > deadline:
             raise Failure(f"not ready after {READY_SECONDS} s: {', '.join(waiting)}")
-        time.sleep(0.2)
+        keep_watch(servers, 0.2)
 
 
-def play_demo_calls(env):
+def play_demo_calls(group, servers, env):
+    shown = threading.Event()
+    shown.set()
     for menu, arguments in DEMO_CALLS:
         say(f"a simulated call through the {menu} menu")
-        done = manage(
-            "ivr_simulate",
-            *arguments,
-            "--timeout",
-            "60",
-            env=env,
-            check=False,
-            start_new_session=True,  # Ctrl-C goes to dev.py, which then ends it
+        call = group.start(
+            "demo-call",
+            [PYTHON, "manage.py", "ivr_simulate", *arguments, "--timeout", "60"],
+            env,
+            shown,
+            label=False,
         )
-        if done.returncode != 0:
+        while not call.exited():
+            keep_watch(servers, 0.2)
+        call.relay.join(5)  # its transcript before what dev.py says next
+        if call.process.returncode != 0:
             say(
                 f"the {menu} call did not go as expected (see above); if you edited the menu, "
                 "that may be why. Carrying on."
             )
 
 
+def stop_on_signals():
+    """Ctrl-C, SIGTERM and a hang-up each raise KeyboardInterrupt in the main thread, once: a
+    second one while the children stop must not cut that short. A signal dev.py was started
+    with ignored (``nohup``, a script's ``&``) stays ignored."""
+    stopping = threading.Event()
+
+    def interrupt(signum, frame):
+        if not stopping.is_set():
+            stopping.set()
+            raise KeyboardInterrupt
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, interrupt)
+    return stopping
+
+
 def run():
+    stopping = stop_on_signals()
     ensure_venv("server")
     keys = simulator_keys()
     env = run_environment(keys)
     check_port(HOST, PORT, "web server", "IVR_PORT")
     check_port("127.0.0.1", SIMULATOR_PORT, "Telnyx simulator", "IVR_SIMULATOR_PORT")
-    manage("migrate", "--no-input", env=env)
-    manage("demo_user", DEMO_USER, DEMO_PASSWORD, env=env)
+    setup("migrate", "--no-input", env=env)
+    setup("demo_user", DEMO_USER, DEMO_PASSWORD, env=env)
     say("loading the example menus (kept as they are if you have edited them)")
     examples = [f"--example={name}" for name in EXAMPLE_MENUS]
-    manage("ivr_import", *examples, "--publish", "--skip-existing", env=env)
+    setup("ivr_import", *examples, "--publish", "--skip-existing", env=env)
     say(
         "starting the web server, a Celery worker and the Telnyx simulator "
         f"(logs in {VAR_DIR / 'logs'}; Ctrl-C stops them all)"
     )
     base = f"http://{local_host()}:{PORT}"
     echo = threading.Event()
-    children = []
-    signal.signal(signal.SIGTERM, _interrupt)
+    group = Group()
+    problem = None
     try:
-        children.append(
-            Child(
+        servers = [
+            group.start(
                 "web", [PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], env, echo
-            )
-        )
-        children.append(
-            Child(
+            ),
+            group.start(
                 "worker",
                 [PYTHON, "-m", "celery", "-A", "project", "worker", "-l", "INFO", "--pool", "solo"],
                 env,
                 echo,
-            )
-        )
-        children.append(Child("simulator", [PYTHON, "manage.py", "ivr_simulator"], env, echo))
+            ),
+            group.start("simulator", [PYTHON, "manage.py", "ivr_simulator"], env, echo),
+        ]
         wait_ready(
-            children,
+            servers,
             {
                 "web server": lambda: answers(f"{base}/admin/login/"),
                 "simulator": lambda: answers(
@@ -301,37 +434,32 @@ def run():
                 ),
             },
         )
-        play_demo_calls(env)
-        print(
+        play_demo_calls(group, servers, env)
+        TERMINAL.write(
             f"\n    Admin:      {base}/admin/\n"
             f"    Login:      {DEMO_USER} / {DEMO_PASSWORD}\n"
             f"    Webhook:    {base}/telnyx/webhook/\n"
             f"    Simulator:  http://127.0.0.1:{SIMULATOR_PORT}/v2 "
-            "(another call: python3 dev.py simulate --press 2 --press 1)\n",
-            flush=True,
+            "(another call: python3 dev.py simulate --press 2 --press 1)\n"
         )
         echo.set()
-        while not any(child.exited() for child in children):
-            time.sleep(0.5)
-        stopped = next(child for child in children if child.exited())
-        raise Failure(stopped.report())
-    except KeyboardInterrupt:
-        return 0
-    except Failure as problem:
-        say(f"error: {problem}")
-        return 1
+        while True:
+            keep_watch(servers, 0.5)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or a hang-up: stopped as asked
+        status = 0
+    except OutputClosed:
+        status = 1
+    except Failure as failure:
+        problem, status = failure, 1
     finally:
-        # A second Ctrl-C must not cut the stopping short and leave children behind.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stopping.set()
+        # First, before any output: the children must not outlive dev.py.
+        group.interrupt()
+        if problem is not None:
+            say(f"error: {problem}")
         say("stopping")
-        for child in children:
-            child.interrupt()
-        for child in children:
-            child.wait(STOP_SECONDS)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+        group.wait(STOP_SECONDS)
+    return status
 
 
 def test(args):
@@ -365,6 +493,8 @@ def main(argv):
         return 1
     except KeyboardInterrupt:
         return 130
+    except OutputClosed:
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """``python3 dev.py run``, the README's run command, as a user runs it: on free ports with a
 fresh var/ folder it starts the web server, a worker and the simulator, plays one simulated
-call through each example menu, serves the admin, and Ctrl-C stops every child."""
+call through each example menu, serves the admin, and Ctrl-C, SIGTERM, a hang-up or a reader
+that goes away stops every child."""
 
+import contextlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -71,9 +74,11 @@ def alive(pid):
 
 
 class DevRun:
-    """``python3 dev.py run`` in the background, its output collected line by line."""
+    """``python3 dev.py run`` in the background, its output collected line by line, or left to
+    the caller with a ``stdout``. With ``tee`` (a folder), ``dev.py run 2>stderr.log | tee
+    run.log`` in that folder, started as a shell starts a job: in a session of its own."""
 
-    def __init__(self, tmp_path, **env):
+    def __init__(self, tmp_path, stdout=None, stderr=subprocess.STDOUT, tee=None, **env):
         self.web_port, self.simulator_port = free_port(), free_port()
         child_env = {k: v for k, v in os.environ.items() if k not in SESSION_ONLY}
         child_env.update(
@@ -84,17 +89,28 @@ class DevRun:
         )
         child_env.update(env)
         python = shutil.which("python3") or sys.executable
+        command = [python, "dev.py", "run"]
+        self.tee_log = None
+        if tee:
+            self.tee_log, errors = tee / "run.log", tee / "stderr.log"
+            pipeline = f"2>{shlex.quote(str(errors))} | tee {shlex.quote(str(self.tee_log))}"
+            command = ["sh", "-c", f"{shlex.join(command)} {pipeline}"]
+            stdout = subprocess.DEVNULL
         self.lines = []
+        self.children = []  # recorded while running, so that none outlives a failed test
         self.process = subprocess.Popen(
-            [python, "dev.py", "run"],
+            command,
             cwd=ROOT,
             env=child_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE if stdout is None else stdout,
+            stderr=stderr,
             text=True,
+            start_new_session=bool(tee),
         )
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+        self.reader = None
+        if stdout is None:
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
 
     def _read(self):
         for line in self.process.stdout:
@@ -102,34 +118,78 @@ class DevRun:
 
     @property
     def output(self):
+        if self.tee_log:
+            return self.tee_log.read_text() if self.tee_log.exists() else ""
         return "\n".join(self.lines)
 
     def wait_for(self, text, timeout):
         deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
+        while text not in self.output:
             if self.process.poll() is not None:
-                self.reader.join(5)
-                if any(text in line for line in self.lines):
+                if self.reader:
+                    self.reader.join(5)
+                if text in self.output:
                     return
                 pytest.fail(f"dev.py run exited before printing {text!r}:\n{self.output}")
             if time.monotonic() > deadline:
                 pytest.fail(f"no {text!r} after {timeout} s:\n{self.output}")
             time.sleep(0.2)
 
+    def wait_for_web_server(self, timeout):
+        """Until the admin login page answers: the web server, the worker and the simulator have
+        all been started by then."""
+        deadline = time.monotonic() + timeout
+        while not answers(f"http://127.0.0.1:{self.web_port}/admin/login/"):
+            if self.process.poll() is not None:
+                pytest.fail(f"dev.py run exited with {self.process.returncode}:\n{self.output}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the web server did not answer in {timeout} s:\n{self.output}")
+            time.sleep(0.2)
+        self.children = descendants(self.process.pid)
+        assert len(self.children) >= 3, self.children  # web server, worker, simulator (at least)
+        return self.children
+
     def stop(self):
+        # Found before dev.py ends, after which its children would belong to PID 1.
+        leftovers = {*descendants(self.process.pid), *self.children}
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        for pid in descendants(self.process.pid):
-            os.kill(pid, signal.SIGKILL)
+        for pid in leftovers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def answers(url):
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def assert_all_gone(pids):
+    """Every one of ``pids`` ends within dev.py's grace period (then it kills them)."""
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if alive(pid)] == []
+
+
+def assert_free(*ports):
+    """The next run can listen on ``ports`` (as servers do, past closed connections' TIME_WAIT)."""
+    for port in ports:
+        with socket.socket() as server:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", port))
+            server.listen()
 
 
 @pytest.fixture
 def dev_run(tmp_path):
     runs = []
 
-    def start(**env):
-        runs.append(DevRun(tmp_path, **env))
+    def start(**options):
+        runs.append(DevRun(tmp_path, **options))
         return runs[-1]
 
     yield start
@@ -158,7 +218,7 @@ def test_run_plays_both_example_menus_serves_the_admin_and_stops_every_child(dev
     status = requests.get(f"http://127.0.0.1:{run.simulator_port}/_simulator/", timeout=10)
     assert status.status_code == 401  # the simulator answers, and wants its key
 
-    children = descendants(run.process.pid)
+    children = run.children = descendants(run.process.pid)
     assert len(children) >= 3, children  # web server, worker, simulator
 
     run.process.send_signal(signal.SIGINT)
@@ -182,3 +242,64 @@ def test_a_taken_port_is_a_clear_error(dev_run):
     assert "set IVR_PORT to a free port" in run.output
     assert "Traceback" not in run.output
     assert "starting the web server" not in run.output
+
+
+def test_ctrl_c_on_run_piped_to_tee_stops_every_child_and_frees_the_ports(dev_run, tmp_path):
+    """``python3 dev.py run | tee run.log`` as a shell job, and Ctrl-C once it has started: the
+    terminal sends SIGINT to the whole job, so tee ends at once and dev.py's output is a pipe
+    without a reader, while the children still have their last words to say. (stderr goes to a
+    file of its own, where a traceback would show.)"""
+    run = dev_run(tee=tmp_path)
+    run.wait_for("Admin:", START_SECONDS)  # the children's output is on the terminal by now
+    everyone = run.children = descendants(run.process.pid)  # dev.py, tee, dev.py's children
+    assert len(everyone) >= 5, everyone
+
+    os.killpg(run.process.pid, signal.SIGINT)
+    run.process.wait(STOP_SECONDS)
+    assert_all_gone(everyone)
+    assert_free(run.web_port, run.simulator_port)
+    for text in (run.output, (tmp_path / "stderr.log").read_text()):
+        assert "Traceback" not in text, text
+        assert "BrokenPipeError" not in text, text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_a_hang_up_stops_every_child(dev_run, signum):
+    run = dev_run()
+    children = run.wait_for_web_server(START_SECONDS)
+
+    run.process.send_signal(signum)
+    run.process.wait(STOP_SECONDS)
+    assert_all_gone(children)
+    assert run.process.returncode == 0, run.output
+    assert "==> stopping" in run.output
+
+
+@pytest.mark.parametrize("after", ["first line", "start-up"])
+def test_a_reader_that_goes_away_stops_every_child(dev_run, tmp_path, after):
+    """The reader of dev.py's output closes its end: after the first line (``| head -1``), while
+    the set-up commands print, or once start-up is over and dev.py is idle, printing nothing.
+    Either way dev.py notices, stops every child and exits, with no traceback."""
+    stderr = (tmp_path / "stderr.log").open("w")
+    run = dev_run(stdout=subprocess.PIPE, stderr=stderr)
+    output = run.process.stdout.fileno()
+    os.set_blocking(output, False)
+    seen, wanted = b"", b"\n" if after == "first line" else b"Admin:"
+    deadline = time.monotonic() + START_SECONDS
+    while wanted not in seen:
+        assert time.monotonic() < deadline, seen.decode()
+        assert run.process.poll() is None, seen.decode()
+        with contextlib.suppress(BlockingIOError):
+            seen += os.read(output, 65536)
+        time.sleep(0.1)
+    children = run.children = descendants(run.process.pid)
+    if after == "start-up":
+        assert len(children) >= 3, children  # web server, worker, simulator
+
+    run.process.stdout.close()
+    assert run.process.wait(STOP_SECONDS) == 1  # it stopped for want of a reader
+    assert_all_gone(children)
+    stderr.close()
+    assert (tmp_path / "stderr.log").read_text() == ""
+    if after == "first line":  # no server started for no one
+        assert not (tmp_path / "var" / "logs").exists()
