@@ -29,11 +29,15 @@ def ids(messages):
 @contextmanager
 def celery_conf(**values):
     saved = {name: celery_app.conf[name] for name in values}
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it).
+    environment = os.environ.pop("CELERY_BROKER_URL", None) if "broker_url" in values else None
     celery_app.conf.update(values)
     try:
         yield
     finally:
         celery_app.conf.update(saved)
+        if environment is not None:
+            os.environ["CELERY_BROKER_URL"] = environment
 
 
 # --- the API key and base URL ---------------------------------------------------------------
