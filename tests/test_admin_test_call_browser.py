@@ -3,7 +3,6 @@ simulator's webhooks, a real Celery worker sends the menu's commands back to it,
 plays the caller. Keeps a screenshot in test-artifacts/test_call.png."""
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -13,43 +12,12 @@ from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call
 from telnyx_ivr.simulator import TelnyxSimulator
 
-from .services import missing
+from .browser_support import ARTIFACTS, WAIT_SECONDS, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "telnyx_ivr" / "examples"
-ARTIFACTS = ROOT / "test-artifacts"
-WAIT_SECONDS = 30
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(tmp_path):
-    """Debian's chromium through chromedriver, headless; nothing is downloaded."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing("selenium is not installed")
-    driver_path = shutil.which("chromedriver")
-    chromium_path = shutil.which("chromium")
-    if driver_path is None or chromium_path is None:
-        missing("needs chromium and chromedriver (Debian: apt-get install chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium_path
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--window-size=1280,1400",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
@@ -94,10 +62,7 @@ def test_a_whole_call_from_the_test_call_page(
         browser.find_element(By.CSS_SELECTOR, f"[data-key='{key}']").click()
         heard(f"pressed {key}")
 
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("staff")
-    browser.find_element(By.NAME, "password").send_keys("pw-12345")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    log_in(browser, live_server, "staff", "pw-12345")
     browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
     browser.find_element(By.CSS_SELECTOR, "a.ivr-test-call-link").click()
     assert "It is the default menu" in browser.find_element(By.ID, "ivr-tc-which").text

@@ -1,32 +1,17 @@
 """The menu admin's own JS in a real browser: each node shows only its kind's fields."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from telnyx_ivr.menus.definition import apply_definition
 
+from .browser_support import log_in
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver")
-    if driver_path is None:
-        pytest.skip("chromedriver is not installed")
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--window-size=1400,3000"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    yield driver
-    driver.quit()
 
 
 def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
@@ -35,10 +20,7 @@ def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
 
     django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
     menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("staff")
-    browser.find_element(By.NAME, "password").send_keys("pw-12345")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    log_in(browser, live_server, "staff", "pw-12345")
     browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
 
     def index_of(key):
