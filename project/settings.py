@@ -130,6 +130,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "telnyx_ivr.tasks.requeue_stale_events",
         "schedule": 60.0,
     },
+    "roll-up-telnyx-call-log": {
+        "task": "telnyx_ivr.tasks.roll_up_call_log",
+        "schedule": 60.0,
+    },
 }
 
 LOGGING = {

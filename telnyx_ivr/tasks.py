@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from .analytics.rollups import roll_up
 from .conf import ivr_settings
 from .ingest import enqueue
 from .models import WebhookEvent
@@ -64,3 +65,9 @@ def requeue_stale_events():
 def schedule_retry(later):
     """Send a call's pending commands again after ``later.countdown`` seconds, via the queue."""
     send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+
+
+@shared_task(ignore_result=True, **DATABASE_RETRY)
+def roll_up_call_log():
+    """Sum the call log's finished rows into the dashboards' roll-ups (run it from beat)."""
+    return roll_up()

@@ -18,6 +18,9 @@ from .state import (
     ANSWER,
     ANSWERING,
     ENDED,
+    ENDING_HANGUP_NODE,
+    ENDING_MENU_ERROR,
+    ENDING_TRANSFER,
     GATHER,
     GOODBYE,
     HANGING_UP,
@@ -249,6 +252,7 @@ class _Run:
         if st.status != NEW:
             return self.ignore("call.initiated was already processed for this call")
         st.direction = payload.get("direction") if isinstance(payload.get("direction"), str) else ""
+        st.simulated = payload.get("simulated") is True
         st.variables.setdefault("caller_number", _text(payload.get("from")))
         st.variables.setdefault("called_number", _text(payload.get("to")))
         st.started_at = self.at
@@ -411,6 +415,7 @@ class _Run:
         st = self.state
         st.step += 1
         st.visit_step, st.node, st.tries, st.last_try_outcome = st.step, key, 0, ""
+        st.last_node = key
         st.step_open, st.step_opened_at = True, self.at
         self.steps.append(StepRecord("opened", st.step, st.step, key, kind, self.at))
 
@@ -552,10 +557,12 @@ class _Run:
             for name in ("from", "timeout_secs"):
                 if node.get(name) is not None:
                     params[name] = node[name]
-            st.status = TRANSFERRING
+            st.status, st.ending = TRANSFERRING, ENDING_TRANSFER
+            st.transferred_to, st.transferred_at = node["to"], self.at
             self.wait(TRANSFER, "")
             self.send("transfer", params)
         elif kind == "hangup":
+            st.ending = ENDING_HANGUP_NODE
             if node.get("prompt"):
                 action, params = render.announce_command(self.menu, node["prompt"], variables)
                 self.wait(GOODBYE, _ENDED_EVENT_FOR[action])
@@ -616,6 +623,7 @@ class _Run:
         st = self.state
         st.step += 1
         st.node, st.step_open = None, False
+        st.ending, st.end_reason = ENDING_MENU_ERROR, reason
         self.wait(HANGING_UP, "call.hangup")
         self.notes.append(f"hanging up: {reason}")
         self.send("hangup", {})

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from ..analytics.outcomes import classify, exit_of
 from ..menus.matching import find_menu_version
 from ..models import Call, CallStep, Command, WebhookEvent
 from ..telnyx.client import get_client, redact_body
@@ -95,6 +96,7 @@ def apply_pending_events(call_control_id):
                 logger.exception("Failed to process event %s", event.event_id)
                 _finish(event, WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
                 call.refresh_from_db()
+                _fail_call(call, f"the engine could not process {event.event_type}")
     return call.pk, signals
 
 
@@ -159,6 +161,8 @@ def _choose_menu(call, payload):
 
 
 def _store_state(call, state, payload):
+    """Store the engine's state and the columns copied from it, what the call counts as
+    (telnyx_ivr.analytics.outcomes) among them."""
     call.state = state.to_dict()
     call.status = state.status
     call.current_node = state.node or ""
@@ -173,7 +177,38 @@ def _store_state(call, state, payload):
     call.ended_at = state.ended_at
     call.hangup_cause = state.hangup_cause
     call.hangup_source = state.hangup_source
+    call.is_test = state.simulated
+    if call.direction == "outgoing" and call.parent_id is None and call.call_session_id:
+        call.parent = _call_that_transferred(call)
+    if call.parent is not None:
+        call.is_test = call.parent.is_test
+    result = classify(state)
+    counted = call.direction == "incoming" and call.menu_version_id is not None
+    call.outcome = result.outcome if counted else ""
+    call.outcome_node = result.node if counted else ""
+    call.transferred_to, call.transferred_at = state.transferred_to, state.transferred_at
+    call.ended_by = result.ended_by
+    call.menu_seconds = result.menu_seconds
+    call.failure = state.failure
     call.save()
+
+
+def _call_that_transferred(leg):
+    """A transfer's new leg shares its call's session; it is shown inside that call."""
+    return (
+        Call.objects.filter(call_session_id=leg.call_session_id, direction="incoming")
+        .exclude(pk=leg.pk)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _fail_call(call, reason):
+    """An error ends the call (or will): it counts as failed, with the first reason kept."""
+    state = CallState.from_dict(call.state) if call.state else CallState()
+    if not state.failure:
+        state.failure = reason
+        _store_state(call, state, {})
 
 
 def _store_step(call, record):
@@ -186,6 +221,7 @@ def _store_step(call, record):
     if record.kind == "closed":
         step.ended_at = record.at
         step.outcome = record.outcome
+        step.exit = exit_of(step.node_kind, record.outcome, record.digits, call_ended=False) or ""
         if record.digits is not None:
             step.digits = record.digits
         if record.result is not None:
@@ -234,6 +270,7 @@ def send_pending_commands(call_pk):
                 )
             except CommandValidationError as exc:  # a menu Telnyx would refuse: never resend
                 _close_command(command, Command.Status.FAILED, error=str(exc))
+                _fail_call(call, f"{command.action} was refused before it was sent: {exc}")
                 continue
             except CallAlreadyEndedError as exc:
                 _record_failure(command, exc, final=True)
@@ -243,6 +280,8 @@ def send_pending_commands(call_pk):
                 attempts = command.attempts + max(exc.attempts, 1)
                 retry = policy.should_retry(attempts, exc)
                 _record_failure(command, exc, final=not retry)
+                if not retry:
+                    _fail_call(call, f"{command.action} failed: {exc}")
                 if retry:
                     delay = policy.delay_for(attempts, exc)
                     retry_later = RetryLater(call_pk=call.pk, countdown=delay)
@@ -294,6 +333,7 @@ def _end_call(call):
     state.status = ENDED
     state.ended_at = state.ended_at or timezone.now()
     state.hangup_cause = state.hangup_cause or "call_already_ended"
+    state.failure = state.failure or "Telnyx said the call had already ended (90018)"
     _store_state(call, state, {})
     call.commands.filter(status=Command.Status.PENDING).update(
         status=Command.Status.CANCELLED, params=None, error="the call had ended"

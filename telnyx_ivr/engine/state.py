@@ -26,11 +26,16 @@ TRANSFER = "transfer"  # nothing more (call.hangup)
 GOODBYE = "goodbye"  # speak/playback ended of a hang-up node's prompt, then hangup
 HANGING_UP = "hanging_up"  # call.hangup
 
+# How the engine itself ended the call (``CallState.ending``); "" while it has not.
+ENDING_HANGUP_NODE = "hangup_node"  # a hangup node: the menu's own end
+ENDING_TRANSFER = "transfer"  # a transfer node handed the call on
+ENDING_MENU_ERROR = "menu_error"  # nowhere sensible to go: a gap or error in the menu
+
 # Bounded so a call looping through its menu cannot grow its state without end.
 MAX_BACK_STACK = 32
 MAX_SEEN_EVENT_IDS = 64
 
-_DATETIME_FIELDS = ("started_at", "answered_at", "ended_at", "step_opened_at")
+_DATETIME_FIELDS = ("started_at", "answered_at", "ended_at", "step_opened_at", "transferred_at")
 
 
 @dataclass
@@ -67,6 +72,16 @@ class CallState:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     step_opened_at: datetime | None = None
+    # How the call ends, for the call log's outcome (telnyx_ivr.analytics.outcomes):
+    # ``ending`` and ``end_reason`` when the engine ended it, ``failure`` when an error did
+    # (set by the runner: a command refused for good, 90018, an event it could not process).
+    ending: str = ""
+    end_reason: str = ""
+    failure: str = ""
+    transferred_to: str = ""
+    transferred_at: datetime | None = None
+    last_node: str = ""  # the node visited last (``node`` is cleared by a direct hang-up)
+    simulated: bool = False  # placed by the call simulator: a test call
     # Ids of the last events applied, so feeding one again changes nothing.
     seen_event_ids: list[str] = field(default_factory=list)
 

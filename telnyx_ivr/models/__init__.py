@@ -1,15 +1,19 @@
 from .calls import Call, CallStep, Command
 from .events import WebhookEvent
 from .menus import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
+from .rollups import CallRollup, NodeRollup, PipelineRollup
 
 __all__ = [
     "AIParameterSchema",
     "Call",
+    "CallRollup",
     "CallStep",
     "Command",
     "Menu",
     "MenuVersion",
     "Node",
+    "NodeRollup",
+    "PipelineRollup",
     "Prompt",
     "Route",
     "WebhookEvent",

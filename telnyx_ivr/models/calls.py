@@ -2,13 +2,34 @@
 
 from django.db import models
 
+from ..analytics import outcomes
 from .events import WebhookEvent
 from .menus import Menu, MenuVersion
 
 
+class CallQuerySet(models.QuerySet):
+    def counted(self):
+        """The calls the figures count: incoming, claimed by a menu, not a transfer's leg."""
+        return self.filter(direction="incoming", menu_version__isnull=False, parent__isnull=True)
+
+
 class Call(models.Model):
     """One call leg we received events for. ``state`` is the engine's ``CallState``; the
-    other columns copy what admins filter and search on."""
+    other columns copy what admins filter and search on, and what the call counts as
+    (``outcome`` and the columns after it, from telnyx_ivr.analytics.outcomes)."""
+
+    class Outcome(models.TextChoices):
+        COMPLETED = outcomes.COMPLETED, outcomes.LABELS[outcomes.COMPLETED]
+        TRANSFERRED = outcomes.TRANSFERRED, outcomes.LABELS[outcomes.TRANSFERRED]
+        ABANDONED = outcomes.ABANDONED, outcomes.LABELS[outcomes.ABANDONED]
+        FAILED = outcomes.FAILED, outcomes.LABELS[outcomes.FAILED]
+        IN_PROGRESS = outcomes.IN_PROGRESS, outcomes.LABELS[outcomes.IN_PROGRESS]
+
+    class EndedBy(models.TextChoices):
+        APP = outcomes.BY_APP, outcomes.ENDED_BY_LABELS[outcomes.BY_APP]
+        CALLER = outcomes.BY_CALLER, outcomes.ENDED_BY_LABELS[outcomes.BY_CALLER]
+        TRANSFER = outcomes.BY_TRANSFER, outcomes.ENDED_BY_LABELS[outcomes.BY_TRANSFER]
+        NETWORK = outcomes.BY_NETWORK, outcomes.ENDED_BY_LABELS[outcomes.BY_NETWORK]
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -46,11 +67,52 @@ class Call(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     hangup_cause = models.CharField(max_length=64, blank=True)
     hangup_source = models.CharField(max_length=64, blank=True)
+    # What the call counts as; blank for calls that are not counted (see CallQuerySet).
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome_node = models.CharField(
+        "at node",
+        max_length=64,
+        blank=True,
+        help_text="Where the caller was when they hung up or the call failed.",
+    )
+    transferred_to = models.CharField(max_length=255, blank=True)
+    transferred_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=EndedBy.choices, blank=True)
+    menu_seconds = models.FloatField(
+        "time in menu",
+        null=True,
+        blank=True,
+        help_text="Seconds from the answer to the end of the call or to the transfer.",
+    )
+    failure = models.TextField(blank=True, help_text="The error that ended the call.")
+    is_test = models.BooleanField(
+        "test call", default=False, help_text="Placed by the call simulator, not a real caller."
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="legs",
+        help_text="The call whose transfer made this leg.",
+    )
+    # Summed into the roll-ups the dashboards read (telnyx_ivr.analytics.rollups).
+    rolled_up = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = CallQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="telnyx_ivr_call_to_roll_up",
+                condition=models.Q(rolled_up=False),
+            ),
+            models.Index(fields=["started_at", "outcome"], name="telnyx_ivr_call_started"),
+        ]
 
     def __str__(self):
         return f"{self.from_number or '?'} → {self.to_number or '?'} ({self.call_control_id})"
@@ -58,6 +120,13 @@ class Call(models.Model):
     @property
     def variables(self):
         return (self.state or {}).get("variables") or {}
+
+    @property
+    def duration_seconds(self):
+        """From the first event to the end (None while the call goes on)."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return max(0.0, (self.ended_at - self.started_at).total_seconds())
 
 
 class CallStep(models.Model):
@@ -73,6 +142,11 @@ class CallStep(models.Model):
     digits = models.CharField(max_length=128, blank=True)
     result = models.JSONField(null=True, blank=True, help_text="The AI gather's result.")
     tries = models.PositiveSmallIntegerField(default=0)
+    exit = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="How the caller left the node: the keys pressed, invalid, no_input, hangup...",
+    )
 
     class Meta:
         ordering = ["call", "step"]
@@ -120,9 +194,17 @@ class Command(models.Model):
     latency_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    rolled_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["call", "id"]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="telnyx_ivr_command_to_roll_up",
+                condition=models.Q(rolled_up=False),
+            )
+        ]
 
     def __str__(self):
         return f"{self.action} ({self.status})"

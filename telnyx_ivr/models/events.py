@@ -41,10 +41,18 @@ class WebhookEvent(models.Model):
     queue_wait_ms = models.FloatField(
         null=True, blank=True, help_text="Time between queueing the task and a worker starting it."
     )
+    rolled_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-received_at"]
         verbose_name = "webhook event"
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="telnyx_ivr_event_to_roll_up",
+                condition=models.Q(rolled_up=False),
+            )
+        ]
 
     def __str__(self):
         return f"{self.event_type} {self.event_id}"

@@ -258,6 +258,8 @@ class SimulatedCall:
                 state="parked",
                 start_time=self.start_time,
                 caller_id_name=self.from_,
+                # Not a Telnyx field: it marks the call as a test call in the call log.
+                simulated=True,
             )
         ]
 

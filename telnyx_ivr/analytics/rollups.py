@@ -1,0 +1,308 @@
+"""Summing the call log into the roll-ups (telnyx_ivr/models/rollups.py), and the sums the
+figures are made of.
+
+``roll_up()`` (a beat task, every minute) takes what has finished and is not summed yet: ended
+calls with their visits, processed or failed events, final commands. It adds them to the
+roll-ups and marks them ``rolled_up``, in one transaction per batch. What is not rolled up yet
+(calls in progress, the last minute) is summed on the fly by the same ``*_sums`` functions, so
+a figure is the same whichever way its rows were summed.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+
+from django.db import transaction
+
+from ..models import (
+    Call,
+    CallRollup,
+    CallStep,
+    Command,
+    NodeRollup,
+    PipelineRollup,
+    WebhookEvent,
+)
+from . import histograms, outcomes
+
+BUCKET = timedelta(minutes=15)
+BATCH = 2000
+FINAL_EVENTS = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.FAILED)
+FINAL_COMMANDS = (Command.Status.SENT, Command.Status.FAILED, Command.Status.CANCELLED)
+
+
+def bucket_of(moment):
+    """The start (UTC) of the 15 minutes ``moment`` falls in."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+# --- sums ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CallSum:
+    """Calls of one (bucket, menu version, dialled number, test or not)."""
+
+    menu_id: int | None = None
+    by_outcome: dict = field(default_factory=lambda: dict.fromkeys(outcomes.OUTCOMES, 0))
+    menu_seconds: dict = field(default_factory=dict)
+    destinations: dict = field(default_factory=dict)
+
+    def add(self, other):
+        for outcome, count in other.by_outcome.items():
+            self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + count
+        histograms.add(self.menu_seconds, other.menu_seconds)
+        _add_counts(self.destinations, other.destinations)
+        return self
+
+
+@dataclass
+class NodeSum:
+    """Visits to one node by the calls of one (bucket, version, number, test or not)."""
+
+    node_kind: str = ""
+    visits: int = 0
+    calls: int = 0
+    tries: int = 0
+    exits: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    filled: dict = field(default_factory=dict)
+
+    def add(self, other):
+        self.node_kind = self.node_kind or other.node_kind
+        self.visits += other.visits
+        self.calls += other.calls
+        self.tries += other.tries
+        _add_counts(self.exits, other.exits)
+        histograms.add(self.seconds, other.seconds)
+        _add_counts(self.filled, other.filled)
+        return self
+
+
+@dataclass
+class PipelineSum:
+    """Events that arrived in one (bucket, test or not) and the commands they caused."""
+
+    processed: int = 0
+    failed: int = 0
+    pending: int = 0
+    queue_wait_ms: dict = field(default_factory=dict)
+    commands: int = 0
+    command_failures: int = 0
+    retries: int = 0
+    latency_ms: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+
+    def add(self, other):
+        for name in ("processed", "failed", "pending", "commands", "command_failures", "retries"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        histograms.add(self.queue_wait_ms, other.queue_wait_ms)
+        histograms.add(self.latency_ms, other.latency_ms)
+        _add_counts(self.errors, other.errors)
+        return self
+
+
+def _add_counts(into, other):
+    for key, count in (other or {}).items():
+        into[key] = into.get(key, 0) + count
+
+
+def call_key(call):
+    started = call.started_at or call.created_at
+    return (bucket_of(started), call.menu_version_id, call.to_number, call.is_test)
+
+
+def call_sums(calls, steps):
+    """``({call key: CallSum}, {call key + (node key,): NodeSum})`` for counted ``calls`` and
+    their ``steps`` (all of them, any order). Pure apart from reading the rows given."""
+    by_call = defaultdict(list)
+    for step in steps:
+        by_call[step.call_id].append(step)
+    call_totals, node_totals = defaultdict(CallSum), defaultdict(NodeSum)
+    for call in calls:
+        key = call_key(call)
+        total = call_totals[key]
+        total.menu_id = call.menu_id
+        outcome = call.outcome or outcomes.IN_PROGRESS
+        total.by_outcome[outcome] += 1
+        if outcome != outcomes.IN_PROGRESS:
+            histograms.add(total.menu_seconds, histograms.of([call.menu_seconds]))
+        if outcome == outcomes.TRANSFERRED and call.transferred_to:
+            total.destinations[call.transferred_to] = (
+                total.destinations.get(call.transferred_to, 0) + 1
+            )
+        ended = outcome != outcomes.IN_PROGRESS
+        visited = set()
+        for step in by_call[call.pk]:
+            exit = step.exit or outcomes.exit_of(
+                step.node_kind, step.outcome, step.digits, call_ended=ended
+            )
+            if exit is None:
+                continue  # a visit still going on
+            node = node_totals[(*key, step.node_key)]
+            node.node_kind = step.node_kind
+            node.visits += 1
+            node.tries += step.tries
+            node.exits[exit] = node.exits.get(exit, 0) + 1
+            if step.ended_at is not None:
+                seconds = (step.ended_at - step.started_at).total_seconds()
+                histograms.add(node.seconds, histograms.of([seconds]))
+            if step.node_kind == "ai_gather" and isinstance(step.result, dict):
+                for name, value in step.result.items():
+                    if value not in (None, "", [], {}):
+                        node.filled[name] = node.filled.get(name, 0) + 1
+            if step.node_key not in visited:
+                visited.add(step.node_key)
+                node.calls += 1
+    return dict(call_totals), dict(node_totals)
+
+
+def pipeline_sums(events, commands, test_calls):
+    """``{(bucket, is_test): PipelineSum}`` for ``events`` and ``commands`` (with their
+    ``event`` loaded); ``test_calls`` is the set of test calls' call_control_ids."""
+    totals = defaultdict(PipelineSum)
+    for event in events:
+        total = totals[(bucket_of(event.received_at), event.call_control_id in test_calls)]
+        if event.status == WebhookEvent.Status.PROCESSED:
+            total.processed += 1
+        elif event.status == WebhookEvent.Status.FAILED:
+            total.failed += 1
+        else:
+            total.pending += 1
+        if event.queue_wait_ms is not None:
+            histograms.add(total.queue_wait_ms, histograms.of([event.queue_wait_ms]))
+    for command in commands:
+        arrived = command.event.received_at if command.event_id else command.created_at
+        total = totals[(bucket_of(arrived), command.call.call_control_id in test_calls)]
+        if command.status == Command.Status.PENDING:
+            continue
+        total.commands += 1
+        total.retries += max(command.attempts - 1, 0)
+        if command.status == Command.Status.FAILED:
+            total.command_failures += 1
+        if command.status == Command.Status.SENT and command.sent_at and command.event_id:
+            latency = (command.sent_at - arrived).total_seconds() * 1000
+            histograms.add(total.latency_ms, histograms.of([latency]))
+        if command.error and command.status != Command.Status.CANCELLED:
+            key = error_key(command.http_status, command.error_code)
+            total.errors[key] = total.errors.get(key, 0) + 1
+    return dict(totals)
+
+
+def error_key(http_status, code):
+    """How command errors are grouped: ``"422 90018"``, ``"503"``, ``"no answer"``."""
+    return " ".join(part for part in (str(http_status or "no answer"), code or "") if part)
+
+
+# --- rolling up -----------------------------------------------------------------------------
+
+
+class AlreadyRolledUp(Exception):
+    """Another roll-up took some of the same rows first; this batch is undone."""
+
+
+def roll_up(batch=BATCH):
+    """Sum everything finished and not rolled up yet; returns how many rows were summed."""
+    done = 0
+    for step in (_roll_up_calls, _roll_up_pipeline):
+        while True:
+            try:
+                with transaction.atomic():
+                    count = step(batch)
+            except AlreadyRolledUp:
+                continue  # the other roll-up summed them; look again for what is left
+            done += count
+            if count < batch:
+                break
+    return done
+
+
+def _claim(queryset, ids):
+    """Mark ``ids`` rolled up, or undo the batch when another roll-up already did some."""
+    if queryset.filter(pk__in=ids, rolled_up=False).update(rolled_up=True) != len(ids):
+        raise AlreadyRolledUp
+
+
+def _roll_up_calls(batch):
+    ids = list(
+        Call.objects.filter(rolled_up=False, status=Call.Status.ENDED)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    if not ids:
+        return 0
+    calls = list(Call.objects.counted().filter(pk__in=ids))
+    steps = CallStep.objects.filter(call_id__in=[call.pk for call in calls])
+    call_totals, node_totals = call_sums(calls, steps)
+    _claim(Call.objects, ids)
+    for (bucket, version_id, number, is_test), total in call_totals.items():
+        row, _ = CallRollup.objects.select_for_update().get_or_create(
+            bucket=bucket,
+            menu_version_id=version_id,
+            to_number=number,
+            is_test=is_test,
+            defaults={"menu_id": total.menu_id},
+        )
+        for outcome in outcomes.ENDED_OUTCOMES:
+            setattr(row, outcome, getattr(row, outcome) + total.by_outcome[outcome])
+        row.menu_seconds = histograms.add(histograms.load(row.menu_seconds), total.menu_seconds)
+        _add_counts(row.destinations, total.destinations)
+        row.save()
+    for (bucket, version_id, number, is_test, node_key), total in node_totals.items():
+        row, _ = NodeRollup.objects.select_for_update().get_or_create(
+            bucket=bucket,
+            menu_version_id=version_id,
+            to_number=number,
+            is_test=is_test,
+            node_key=node_key,
+            defaults={"node_kind": total.node_kind},
+        )
+        row.visits += total.visits
+        row.calls += total.calls
+        row.tries += total.tries
+        _add_counts(row.exits, total.exits)
+        row.seconds = histograms.add(histograms.load(row.seconds), total.seconds)
+        _add_counts(row.filled, total.filled)
+        row.save()
+    return len(ids)
+
+
+def _roll_up_pipeline(batch):
+    event_ids = list(
+        WebhookEvent.objects.filter(rolled_up=False, status__in=FINAL_EVENTS)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    command_ids = list(
+        Command.objects.filter(rolled_up=False, status__in=FINAL_COMMANDS)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    if not event_ids and not command_ids:
+        return 0
+    events = list(
+        WebhookEvent.objects.filter(pk__in=event_ids).only(
+            "received_at", "status", "queue_wait_ms", "call_control_id"
+        )
+    )
+    commands = list(Command.objects.filter(pk__in=command_ids).select_related("event", "call"))
+    ids = {event.call_control_id for event in events} | {c.call.call_control_id for c in commands}
+    tests = set(
+        Call.objects.filter(call_control_id__in=ids, is_test=True).values_list(
+            "call_control_id", flat=True
+        )
+    )
+    _claim(WebhookEvent.objects, event_ids)
+    _claim(Command.objects, command_ids)
+    for (bucket, is_test), total in pipeline_sums(events, commands, tests).items():
+        row, _ = PipelineRollup.objects.select_for_update().get_or_create(
+            bucket=bucket, is_test=is_test
+        )
+        for name in ("processed", "failed", "commands", "command_failures", "retries"):
+            setattr(row, name, getattr(row, name) + getattr(total, name))
+        row.queue_wait_ms = histograms.add(histograms.load(row.queue_wait_ms), total.queue_wait_ms)
+        row.latency_ms = histograms.add(histograms.load(row.latency_ms), total.latency_ms)
+        _add_counts(row.errors, total.errors)
+        row.save()
+    return max(len(event_ids), len(command_ids))
