@@ -37,6 +37,9 @@ class CallRollup(models.Model):
         ]
         indexes = [models.Index(fields=["bucket", "is_test"], name="telnyx_ivr_callrollup_time")]
 
+    def __str__(self):
+        return f"calls from {self.bucket:%Y-%m-%d %H:%M} UTC to {self.to_number or 'any number'}"
+
 
 class NodeRollup(models.Model):
     """Visits to one node of one menu version by the calls that started in one bucket."""
@@ -65,6 +68,9 @@ class NodeRollup(models.Model):
             models.Index(fields=["menu_version", "bucket"], name="telnyx_ivr_noderollup_time")
         ]
 
+    def __str__(self):
+        return f"visits to {self.node_key} from {self.bucket:%Y-%m-%d %H:%M} UTC"
+
 
 class PipelineRollup(models.Model):
     """Webhook events that arrived in one bucket and the commands they caused."""
@@ -86,3 +92,6 @@ class PipelineRollup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["bucket", "is_test"], name="telnyx_ivr_pipeline_key")
         ]
+
+    def __str__(self):
+        return f"events from {self.bucket:%Y-%m-%d %H:%M} UTC"
