@@ -4,7 +4,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
@@ -21,12 +21,18 @@ class StoreResult:
     created: bool
 
 
-def store_event(parsed, raw_body):
+class UnstorableEvent(Exception):
+    """The database refused the event for another reason than its id being stored already."""
+
+
+def store_event(parsed):
     """Insert the event, or count a redelivery of one already stored.
 
     Concurrent deliveries of one event race on the unique ``event_id``: the loser's insert
     fails (inside a savepoint when the caller holds a transaction) and it only bumps the
-    counters, so exactly one row and one task exist whatever the interleaving.
+    counters, so exactly one row and one task exist whatever the interleaving. Any other
+    refusal by the database raises UnstorableEvent: "duplicate" is said only when the row
+    exists.
     """
     try:
         with transaction.atomic():
@@ -40,14 +46,18 @@ def store_event(parsed, raw_body):
                 client_state=parsed.client_state,
                 client_state_raw=parsed.client_state_raw,
                 attempt=parsed.attempt,
-                raw_body=raw_body.decode("utf-8"),
+                raw_body=parsed.raw_text,
                 payload=parsed.body,
             )
             transaction.on_commit(lambda: _after_commit(event))
-    except IntegrityError:
-        WebhookEvent.objects.filter(event_id=parsed.event_id).update(
+    except DataError as exc:
+        raise UnstorableEvent(str(exc).strip()) from exc
+    except IntegrityError as exc:
+        counted = WebhookEvent.objects.filter(event_id=parsed.event_id).update(
             deliveries=F("deliveries") + 1, attempt=Greatest(F("attempt"), parsed.attempt)
         )
+        if not counted:
+            raise UnstorableEvent(str(exc).strip()) from exc
         return StoreResult(event=None, created=False)
     return StoreResult(event=event, created=True)
 

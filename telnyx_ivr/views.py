@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from .conf import ivr_settings
-from .ingest import store_event
+from .ingest import UnstorableEvent, store_event
 from .telnyx.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from .telnyx.webhooks import MalformedEvent, parse_event
 
@@ -65,6 +65,13 @@ class TelnyxWebhookView(APIView):
                 parsed = parse_event(raw_body)
             except MalformedEvent as exc:
                 raise WebhookRejected(400, "malformed_event", str(exc)) from None
+            try:
+                result = store_event(parsed)
+            except UnstorableEvent as exc:
+                logger.error("Could not store Telnyx event %s: %s", parsed.event_id, exc)
+                raise WebhookRejected(
+                    422, "unstorable_event", f"the database refused the event: {exc}"
+                ) from None
         except WebhookRejected as exc:
             logger.warning(
                 "Rejected Telnyx webhook from %s: %s (%s)",
@@ -74,7 +81,6 @@ class TelnyxWebhookView(APIView):
             )
             return Response({"error": exc.code, "detail": exc.detail}, status=exc.status)
 
-        result = store_event(parsed, raw_body)
         return Response(
             {"status": "stored" if result.created else "duplicate", "event_id": parsed.event_id},
             status=200,

@@ -1,9 +1,12 @@
+import os
 import time
 import uuid
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from project.celery import app as celery_app
 from telnyx_ivr.testing import WebhookSigner
@@ -17,6 +20,19 @@ pytest_plugins = ["tests.call_fixtures", "tests.e2e_support", "tests.browser_sup
 # Each test session publishes to a queue of its own, so parallel sessions sharing one Redis
 # never take each other's tasks, and a developer's running worker never sees test tasks.
 TEST_QUEUE = f"telnyx-ivr-test-{uuid.uuid4().hex[:10]}"
+
+
+# Property tests: a few hundred examples in the normal run; HYPOTHESIS_PROFILE=benchmark (see
+# bench/fuzz_webhook.py) for the long run. Examples share the test's database transaction.
+for _name, _examples in (("default", 300), ("benchmark", 10_000)):
+    hypothesis_settings.register_profile(
+        _name,
+        max_examples=_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config):

@@ -153,10 +153,10 @@ def test_task_is_queued_after_commit_once(signed, published):
     body = json.dumps(envelope).encode()
     parsed = parse_event(body)
     with transaction.atomic():
-        result = store_event(parsed, body)
+        result = store_event(parsed)
         assert published == [], "queued before the transaction committed"
     assert published == [result.event.pk]
-    store_event(parse_event(body), body)  # a redelivery queues nothing more
+    store_event(parse_event(body))  # a redelivery queues nothing more
     assert published == [result.event.pk]
 
 
@@ -169,7 +169,7 @@ def test_no_task_when_the_transaction_rolls_back(published):
 
     def store_then_fail():
         with transaction.atomic():
-            store_event(parse_event(body), body)
+            store_event(parse_event(body))
             raise Abort
 
     with pytest.raises(Abort):

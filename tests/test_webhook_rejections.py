@@ -11,6 +11,7 @@ from nacl.signing import SigningKey
 
 from telnyx_ivr.models import WebhookEvent
 from telnyx_ivr.telnyx.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from telnyx_ivr.telnyx.webhooks import MAX_DEPTH
 from telnyx_ivr.testing import WebhookSigner, event_body
 
 URL = "/telnyx/webhook/"
@@ -127,7 +128,10 @@ def test_no_public_key_configured_rejects_everything(client, signer, ivr_setting
     ("body", "text"),
     [
         (b"this is not json", "not JSON"),
-        (b"\xff\xfe\x00garbage", "not JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8 text (byte 0xff at position 0)"),
+        ('{"data": {"id": "e-1"}}'.encode("utf-16"), "not UTF-8 text"),
+        (b"[" * 100 + b"]" * 100, f"nested deeper than {MAX_DEPTH} levels"),
+        (b"[" * 100_000 + b"]" * 100_000, f"nested deeper than {MAX_DEPTH} levels"),
         (b"[1, 2, 3]", "JSON list, not an object"),
         (b'"text"', "JSON str, not an object"),
         (b'{"meta": {}}', "no data object"),

@@ -1,12 +1,27 @@
 """Parse a verified webhook body into the fields we index. Lenient on purpose: real payloads
-carry fields the docs omit, and unknown event types are stored like any other."""
+carry fields the docs omit, and unknown event types are stored like any other.
+
+Only Telnyx can sign a body, but a signed body that the app cannot store must not come back as
+a 500, which Telnyx retries for ever. So every signed body is either made storable here or
+refused with a ``MalformedEvent`` that names why (a 4xx, which Telnyx does not retry): it must
+be UTF-8 JSON (as Telnyx sends), nested at most ``MAX_DEPTH`` levels; values no database can
+hold are replaced in the parsed copy (the raw text is kept exactly as signed).
+"""
 
 import json
+import math
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from . import client_state as client_state_codec
+
+MAX_DEPTH = 64
+INT32_MAX = 2**31 - 1
+# Text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a lone surrogate).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
 class MalformedEvent(ValueError):
@@ -24,14 +39,25 @@ class ParsedEvent:
     call_leg_id: str
     client_state: Any  # decoded value, or None
     client_state_raw: str  # as received, kept when it is not valid base64
-    body: dict
+    body: dict  # the parsed body, made storable
+    raw_text: str = ""  # the body exactly as signed
 
 
 def parse_event(raw_body):
     try:
-        body = json.loads(raw_body)
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedEvent(
+            f"body is not UTF-8 text (byte {raw_body[exc.start]:#04x} at position {exc.start}); "
+            "Telnyx sends UTF-8 JSON"
+        ) from None
+    try:
+        body = json.loads(text, parse_constant=_as_text, parse_float=_finite_or_text)
+    except RecursionError:
+        raise MalformedEvent(f"body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
         raise MalformedEvent(f"body is not JSON: {exc}") from None
+    body = storable(body)
     if not isinstance(body, dict):
         raise MalformedEvent(f"body is a JSON {type(body).__name__}, not an object")
     data = body.get("data")
@@ -55,21 +81,68 @@ def parse_event(raw_body):
     raw_state = payload.get("client_state")
     raw_state = raw_state if isinstance(raw_state, str) else ""
     try:
-        state = client_state_codec.decode(raw_state)
+        state = storable(client_state_codec.decode(raw_state))
     except client_state_codec.ClientStateError:
         state = None
+    except MalformedEvent:  # a client_state nested absurdly deep is not ours: keep it raw
+        state = None
+    good_attempt = type(attempt) is int and 0 < attempt <= INT32_MAX
     return ParsedEvent(
         event_id=event_id,
         event_type=event_type,
         occurred_at=_parse_time(data.get("occurred_at")),
-        attempt=attempt if isinstance(attempt, int) and attempt > 0 else 1,
+        attempt=attempt if good_attempt else 1,
         call_control_id=_text(payload.get("call_control_id")),
         call_session_id=_text(payload.get("call_session_id")),
         call_leg_id=_text(payload.get("call_leg_id")),
         client_state=state,
         client_state_raw=raw_state,
         body=body,
+        raw_text=text,
     )
+
+
+def storable(value):
+    """``value`` (parsed JSON) with what a database cannot store replaced: NUL characters and
+    lone surrogates in text become U+FFFD. Raises MalformedEvent past ``MAX_DEPTH`` levels."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(REPLACEMENT, value)
+    if not isinstance(value, dict | list):
+        return value
+    root = [value]
+    stack = [(root, 0, value, 1)]  # (container, key, value to copy, depth)
+    while stack:
+        parent, key, item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedEvent(f"body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            copy = {}
+            for name, child in item.items():
+                name = _UNSTORABLE.sub(REPLACEMENT, name)
+                copy[name] = child
+                if isinstance(child, dict | list):
+                    stack.append((copy, name, child, depth + 1))
+                elif isinstance(child, str):
+                    copy[name] = _UNSTORABLE.sub(REPLACEMENT, child)
+        else:
+            copy = list(item)
+            for index, child in enumerate(item):
+                if isinstance(child, dict | list):
+                    stack.append((copy, index, child, depth + 1))
+                elif isinstance(child, str):
+                    copy[index] = _UNSTORABLE.sub(REPLACEMENT, child)
+        parent[key] = copy
+    return root[0]
+
+
+def _as_text(constant):
+    """NaN, Infinity and -Infinity are not JSON a database accepts: kept as text."""
+    return constant
+
+
+def _finite_or_text(literal):
+    number = float(literal)
+    return number if math.isfinite(number) else literal  # 1e999 overflows to infinity
 
 
 def _text(value):
@@ -81,8 +154,9 @@ def _parse_time(value):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
+        if parsed.tzinfo is None:
+            return None
+        parsed.astimezone(UTC)  # year 1 at +14:00 is before the year 1 in UTC
+    except (ValueError, OverflowError):
         return None
     return parsed
