@@ -43,6 +43,7 @@ from ..menus.validation import MenuValidationError, claim_conflicts, validate_me
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from .display import local_time
+from .menu_analytics import menu_analytics_urls
 from .test_call import call_page_urls
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
@@ -557,6 +558,7 @@ class MenuAdmin(admin.ModelAdmin):
                 name="telnyx_ivr_menu_publish",
             ),
             *call_page_urls(self),
+            *menu_analytics_urls(self),
         ]
         return own + urls
 

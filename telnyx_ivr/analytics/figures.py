@@ -178,13 +178,16 @@ def dashboard(filters):
         "latency_ms": histograms.percentiles(pipeline.latency_ms),
         "pipeline": pipeline_figures(pipeline),
     }
-    if not filters.include_test and figures["calls"]["total"] == 0:
-        figures["test_calls_hidden"] = (
-            _calls(filters.with_changes(include_test=True)).filter(is_test=True).count()
-        )
-    else:
-        figures["test_calls_hidden"] = 0
+    figures["test_calls_hidden"] = hidden_test_calls(filters, figures["calls"]["total"])
     return figures
+
+
+def hidden_test_calls(filters, total):
+    """How many test calls the filters leave out, for a period with no other call to count
+    (0 otherwise): the page then says so and offers to include them."""
+    if filters.include_test or total:
+        return 0
+    return _calls(filters.with_changes(include_test=True)).filter(is_test=True).count()
 
 
 def menu_figures(filters):
@@ -194,10 +197,12 @@ def menu_figures(filters):
     for total in call_totals.values():
         overall.add(total)
     by_outcome = {outcome: overall.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
+    total = sum(by_outcome.values())
     return {
-        "calls": {"total": sum(by_outcome.values()), "by_outcome": by_outcome},
+        "calls": {"total": total, "by_outcome": by_outcome},
         "rates": outcomes.rates(by_outcome),
         "nodes": nodes(node_totals),
+        "test_calls_hidden": hidden_test_calls(filters, total),
     }
 
 

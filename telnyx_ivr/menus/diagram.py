@@ -1,5 +1,10 @@
 """A server-drawn SVG diagram of a menu definition: nodes in columns by distance from the
-entry node, one arrow per route. No JavaScript and nothing loaded from elsewhere."""
+entry node, one arrow per route. No JavaScript and nothing loaded from elsewhere.
+
+With ``traffic`` (telnyx_ivr.analytics.traffic.Traffic, its labels and links filled in by the
+page) the same diagram carries the calls: each box its visits and drop-off, each arrow its
+share of the node's visits as its width, the busiest path in blue and the node where the most
+callers hang up in red; boxes and arrows link to the calls behind them."""
 
 from collections import deque
 
@@ -8,11 +13,17 @@ from django.utils.safestring import mark_safe
 
 BOX_WIDTH = 200
 BOX_HEIGHT = 56
+TRAFFIC_BOX_HEIGHT = 84  # room for the visits line and its bar
 COLUMN_GAP = 170
 ROW_GAP = 44
 MARGIN = 40
 # A white halo keeps labels readable where they cross arrows.
 LABEL_STYLE = 'stroke="#fff" stroke-width="3" paint-order="stroke" fill="#0f172a"'
+EDGE_COLOUR = "#475569"
+QUIET_COLOUR = "#cbd5e1"  # a route no call took
+BUSY_COLOUR = "#417690"  # the busiest path: the admin's own blue
+DROP_COLOUR = "#ba2121"  # where callers give up: the admin's error red
+MAX_EDGE_WIDTH = 9
 
 KIND_COLOURS = {
     "speak_menu": "#dbeafe",
@@ -26,37 +37,102 @@ KIND_COLOURS = {
 }
 
 
-def render_menu_diagram(definition):
-    """Return the SVG markup (safe to embed in HTML) drawing ``definition``'s nodes and routes."""
+def render_menu_diagram(definition, traffic=None):
+    """Return the SVG markup (safe to embed in HTML) drawing ``definition``'s nodes and routes,
+    with ``traffic`` on them when it is given."""
     nodes = definition.get("nodes") or {}
-    positions = _layout(definition)
+    box_height = TRAFFIC_BOX_HEIGHT if traffic is not None else BOX_HEIGHT
+    positions = _layout(definition, box_height)
     width = max((x for x, _ in positions.values()), default=0) + BOX_WIDTH + 2 * MARGIN + 80
     # Room below the lowest box for arrows that loop back to an earlier column.
-    height = max((y for _, y in positions.values()), default=0) + BOX_HEIGHT + 2 * MARGIN + 140
+    height = max((y for _, y in positions.values()), default=0) + box_height + 2 * MARGIN + 140
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ivr-diagram" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="Diagram of menu {escape(definition.get("menu", {}).get("name", ""))}">',
-        "<defs>"
-        '<marker id="ivr-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#475569"/></marker></defs>',
-        '<g class="ivr-edges" fill="none" stroke="#475569" stroke-width="1.4" '
+        "<defs>",
+        _marker("ivr-arrow", EDGE_COLOUR, fixed=traffic is not None),
+    ]
+    if traffic is not None:
+        parts += [
+            _marker("ivr-arrow-busy", BUSY_COLOUR, fixed=True),
+            _marker("ivr-arrow-quiet", QUIET_COLOUR, fixed=True),
+        ]
+    parts += [
+        "</defs>",
+        f'<g class="ivr-edges" fill="none" stroke="{EDGE_COLOUR}" stroke-width="1.4" '
         'font-family="sans-serif" font-size="11">',
     ]
+    busiest = set(traffic.busiest_path) if traffic is not None else set()
+    top = max((edge.count for edge in traffic.edges.values()), default=0) if traffic else 0
     for key, node in nodes.items():
         routes = node.get("routes") or []
         for index, route in enumerate(routes):
-            parts.append(_edge(key, index, len(routes), route, positions))
+            flow = None
+            if traffic is not None:
+                flow = _Flow(traffic.edges.get((key, index)), (key, index) in busiest, top)
+            parts.append(_edge(key, index, len(routes), route, positions, box_height, flow))
     parts.append("</g>")
     entry = definition.get("menu", {}).get("entry_node")
+    on_path = {key for key, _ in busiest} | {
+        (nodes[key].get("routes") or [])[index].get("node") for key, index in busiest
+    }
+    most_visits = max((t.visits for t in traffic.nodes.values()), default=0) if traffic else 0
     for key, node in nodes.items():
-        parts.append(_box(key, node, positions[key], is_entry=key == entry))
+        visit = None
+        if traffic is not None:
+            visit = _Visit(
+                traffic.nodes.get(key), key in on_path, key == traffic.worst_node, most_visits
+            )
+        parts.append(
+            _box(key, node, positions[key], box_height, is_entry=key == entry, visit=visit)
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above went through escape()
 
 
-def _layout(definition):
+class _Flow:
+    """What an arrow draws of its traffic."""
+
+    def __init__(self, edge, busy, top):
+        self.edge, self.busy, self.top = edge, busy, top
+
+    @property
+    def count(self):
+        return self.edge.count if self.edge is not None else 0
+
+    def width(self):
+        if not self.count or not self.top:
+            return 1.2
+        return 1.5 + (MAX_EDGE_WIDTH - 1.5) * self.count / self.top
+
+    def colour(self):
+        if self.busy:
+            return BUSY_COLOUR
+        return EDGE_COLOUR if self.count else QUIET_COLOUR
+
+
+class _Visit:
+    """What a box draws of its traffic."""
+
+    def __init__(self, node, on_path, worst, most):
+        self.node, self.on_path, self.worst, self.most = node, on_path, worst, most
+
+
+def _marker(marker_id, colour, *, fixed=False):
+    # With traffic, arrows of every width get heads of one size.
+    size = (
+        'markerWidth="12" markerHeight="12" markerUnits="userSpaceOnUse"'
+        if fixed
+        else ('markerWidth="7" markerHeight="7"')
+    )
+    return (
+        f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="10" refY="5" {size} '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+    )
+
+
+def _layout(definition, box_height=BOX_HEIGHT):
     nodes = definition.get("nodes") or {}
     entry = definition.get("menu", {}).get("entry_node")
     column = {}  # insertion order = the order a caller meets the nodes
@@ -81,26 +157,63 @@ def _layout(definition):
         rows[column[key]] = row + 1
         positions[key] = (
             MARGIN + column[key] * (BOX_WIDTH + COLUMN_GAP),
-            MARGIN + row * (BOX_HEIGHT + ROW_GAP),
+            MARGIN + row * (box_height + ROW_GAP),
         )
     return positions
 
 
-def _box(key, node, position, *, is_entry):
+def _box(key, node, position, box_height=BOX_HEIGHT, *, is_entry, visit=None):
     x, y = position
     name = str(node.get("name") or key)
     shown = name if len(name) <= 28 else name[:27] + "…"
     fill = KIND_COLOURS.get(node.get("kind"), "#f1f5f9")
-    stroke = ' stroke-width="3"' if is_entry else ' stroke-width="1.2"'
-    return (
-        f'<g class="ivr-node" data-key="{escape(key)}" font-family="sans-serif">'
+    stroke, stroke_width = "#1e293b", 3 if is_entry else 1.2
+    extra, link = "", ""
+    if visit is not None:
+        traffic = visit.node
+        if visit.worst:
+            stroke, stroke_width = DROP_COLOUR, 3.5
+        elif visit.on_path:
+            stroke, stroke_width = BUSY_COLOUR, 3
+        extra = _traffic_lines(x, y, box_height, visit)
+        link = traffic.url if traffic is not None else ""
+    box = (
         f"<title>{escape(name)} ({escape(key)}, {escape(node.get('kind', ''))})</title>"
-        f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="8" '
-        f'fill="{fill}" stroke="#1e293b"{stroke}/>'
+        f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{box_height}" rx="8" '
+        f'fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}"/>'
         f'<text x="{x + 10}" y="{y + 22}" font-size="13" font-weight="bold">{escape(shown)}</text>'
         f'<text x="{x + 10}" y="{y + 42}" font-size="11" fill="#475569">'
-        f"{escape(node.get('kind', ''))} · {escape(key)}</text></g>"
+        f"{escape(node.get('kind', ''))} · {escape(key)}</text>{extra}"
     )
+    if link:
+        box = f'<a href="{escape(link)}">{box}</a>'
+    worst = ' data-worst="true"' if visit is not None and visit.worst else ""
+    busy = ' data-busiest="true"' if visit is not None and visit.on_path else ""
+    return (
+        f'<g class="ivr-node" data-key="{escape(key)}"{worst}{busy} '
+        f'font-family="sans-serif">{box}</g>'
+    )
+
+
+def _traffic_lines(x, y, box_height, visit):
+    traffic = visit.node
+    visits = traffic.visits if traffic is not None else 0
+    colour = DROP_COLOUR if visit.worst else "#0f172a"
+    parts = [
+        f'<text class="ivr-node-traffic" x="{x + 10}" y="{y + 62}" font-size="12" '
+        f'fill="{colour}" font-weight="bold">{escape(traffic.label if traffic else "")}</text>'
+    ]
+    bar = (BOX_WIDTH - 20) * visits / visit.most if visit.most else 0
+    parts.append(
+        f'<rect x="{x + 10}" y="{y + box_height - 14}" width="{BOX_WIDTH - 20}" height="6" '
+        'rx="3" fill="#fff" opacity="0.7"/>'
+    )
+    if bar:
+        parts.append(
+            f'<rect class="ivr-node-bar" x="{x + 10}" y="{y + box_height - 14}" '
+            f'width="{bar:.1f}" height="6" rx="3" fill="{BUSY_COLOUR}"/>'
+        )
+    return "".join(parts)
 
 
 def route_label(route):
@@ -128,10 +241,10 @@ def route_label(route):
     return label
 
 
-def _edge(key, index, count, route, positions):
+def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None):
     sx, sy = positions[key]
     # Spread a node's routes down its right edge so parallel arrows stay apart.
-    start_y = sy + BOX_HEIGHT * (index + 1) / (count + 1)
+    start_y = sy + box_height * (index + 1) / (count + 1)
     start_x = sx + BOX_WIDTH
     target = route.get("node")
     attrs = (
@@ -139,10 +252,10 @@ def _edge(key, index, count, route, positions):
         f'data-when="{escape(route.get("when", ""))}" '
         f'data-target="{escape(target if route.get("target") == "node" else route.get("target"))}"'
     )
-    label = escape(route_label(route))
+    label = route_label(route)
     if route.get("target") == "node" and target in positions:
         tx, ty = positions[target]
-        end_x, end_y = tx, ty + BOX_HEIGHT / 2
+        end_x, end_y = tx, ty + box_height / 2
         if tx > sx:
             bend = (end_x - start_x) / 2
             path = (
@@ -156,26 +269,44 @@ def _edge(key, index, count, route, positions):
             reach = 60 + 12 * index
             path = (
                 f"M{start_x:.0f},{start_y:.0f} C{start_x + reach:.0f},{start_y:.0f} "
-                f"{start_x + reach:.0f},{max(start_y, end_y) + BOX_HEIGHT + reach:.0f} "
-                f"{(start_x + end_x) / 2:.0f},{max(start_y, end_y) + BOX_HEIGHT / 2 + reach:.0f} "
+                f"{start_x + reach:.0f},{max(start_y, end_y) + box_height + reach:.0f} "
+                f"{(start_x + end_x) / 2:.0f},{max(start_y, end_y) + box_height / 2 + reach:.0f} "
                 f"S{end_x - reach:.0f},{end_y:.0f} {end_x:.0f},{end_y:.0f}"
             )
             label_x = (start_x + end_x) / 2
-            label_y = max(start_y, end_y) + BOX_HEIGHT / 2 + reach - 3
-    else:
-        # repeat, back, callable, or a missing node: a short stub arrow with its label.
-        end_x, end_y = start_x + 40, start_y
-        path = f"M{start_x:.0f},{start_y:.0f} L{end_x:.0f},{end_y:.0f}"
-        label_x, label_y = end_x + 4, end_y + 4
-        return _edge_group(attrs, label, path, label_x, label_y, dashed=True)
-    return _edge_group(attrs, label, path, label_x, label_y)
+            label_y = max(start_y, end_y) + box_height / 2 + reach - 3
+        return _edge_group(attrs, label, path, label_x, label_y, flow=flow)
+    # repeat, back, callable, or a missing node: a short stub arrow with its label.
+    end_x, end_y = start_x + 40, start_y
+    path = f"M{start_x:.0f},{start_y:.0f} L{end_x:.0f},{end_y:.0f}"
+    label_x, label_y = end_x + 4, end_y + 4
+    return _edge_group(attrs, label, path, label_x, label_y, dashed=True, flow=flow)
 
 
-def _edge_group(attrs, label, path, label_x, label_y, *, dashed=False):
+def _edge_group(attrs, label, path, label_x, label_y, *, dashed=False, flow=None):
     dash = ' stroke-dasharray="4 3"' if dashed else ""
-    return (
-        f"<g {attrs}><title>{label}</title>"
-        f'<path d="{path}" marker-end="url(#ivr-arrow)"{dash}/>'
-        f'<text x="{label_x:.0f}" y="{label_y:.0f}" {LABEL_STYLE}>{label}</text>'
-        "</g>"
+    stroke, marker, link, share = "", "ivr-arrow", "", ""
+    if flow is not None:
+        edge = flow.edge
+        marker = "ivr-arrow-busy" if flow.busy else "ivr-arrow" if flow.count else "ivr-arrow-quiet"
+        stroke = f' stroke="{flow.colour()}" stroke-width="{flow.width():.1f}"'
+        if edge is not None and edge.label:
+            share = edge.label
+        link = edge.url if edge is not None else ""
+        if flow.busy:
+            attrs += ' data-busiest="true"'
+    text = label + (f" · {share}" if share else "")
+    group = (
+        f"<title>{escape(text)}</title>"
+        f'<path d="{path}" marker-end="url(#{marker})"{dash}{stroke}/>'
+        f'<text x="{label_x:.0f}" y="{label_y:.0f}" {LABEL_STYLE}>{escape(label)}'
+        + (
+            f'<tspan class="ivr-edge-share" font-weight="bold"> {escape(share)}</tspan>'
+            if share
+            else ""
+        )
+        + "</text>"
     )
+    if link:
+        group = f'<a href="{escape(link)}">{group}</a>'
+    return f"<g {attrs}>{group}</g>"

@@ -1,4 +1,5 @@
 from .calls import Call, CallStep, Command
+from .dashboard import Dashboard
 from .events import WebhookEvent
 from .menus import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from .rollups import CallRollup, NodeRollup, PipelineRollup
@@ -9,6 +10,7 @@ __all__ = [
     "CallRollup",
     "CallStep",
     "Command",
+    "Dashboard",
     "Menu",
     "MenuVersion",
     "Node",
