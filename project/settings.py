@@ -24,6 +24,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # The read API: its filters, its OpenAPI schema, and the docs page's files.
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "telnyx_ivr",
     "project",  # the example's own commands (demo_user)
 ]
@@ -93,6 +97,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The read API at /telnyx/api/ (staff only): a logged-in admin's session in the browser, or a
+# staff user's name and password from curl and scripts (over HTTPS in production).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
 
 # --- Telnyx IVR ---------------------------------------------------------------------------
 TELNYX_IVR = {

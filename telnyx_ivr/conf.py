@@ -49,6 +49,10 @@ DEFAULTS = {
     # Events still pending this long after they arrived are queued again by
     # telnyx_ivr.tasks.requeue_stale_events (run it from Celery beat).
     "STALE_EVENT_SECONDS": 300,
+    # --- Read API (telnyx_ivr.api) --------------------------------------------------------
+    # Who may read the call log over the API, as DRF permission classes (dotted paths).
+    # Authentication is the host's REST_FRAMEWORK setting.
+    "READ_API_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
 }
 
 # Settings that have no usable default: reading one that is unset raises an error naming it.

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import TelnyxWebhookView
 
@@ -6,4 +6,5 @@ app_name = "telnyx_ivr"
 
 urlpatterns = [
     path("webhook/", TelnyxWebhookView.as_view(), name="webhook"),
+    path("api/", include("telnyx_ivr.api.urls")),
 ]
