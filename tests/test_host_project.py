@@ -285,6 +285,8 @@ def test_the_guide_followed_literally_gives_a_working_site(host):
     collected = host.manage("collectstatic", "--no-input").stdout
     assert "static files copied" in collected
     assert list((host.folder / "staticfiles" / "telnyx_ivr").glob("menu_admin.*.js"))
+    swagger = host.folder / "staticfiles" / "drf_spectacular_sidecar" / "swagger-ui-dist"
+    assert list(swagger.glob("swagger-ui-bundle.*.js"))  # the read API's docs page
     imported = host.manage("ivr_import", "--example", "classic_tree", "--publish").stdout
     assert "Created menu 'classic-tree'" in imported
 
@@ -309,6 +311,11 @@ def test_the_guide_followed_literally_gives_a_working_site(host):
 
     # The app's scripts are served to the admin.
     assert answers(host.web + "/static/telnyx_ivr/menu_admin.js")
+    # The read API is mounted with the app, and refuses anyone not logged in.
+    refused = requests.get(host.web + "/phone/api/calls/", timeout=5)
+    assert refused.status_code in (401, 403)
+    assert list(refused.json()) == ["detail"]
+    assert answers(host.web + "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
     # What beat schedules is a task the worker knows.
     registered = host.run("-m", "celery", "-A", HOST, "inspect", "registered", check=False)
     assert "telnyx_ivr.tasks.requeue_stale_events" in registered.stdout, registered.stderr
