@@ -9,6 +9,7 @@ import csv
 import io
 import weakref
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models.signals import post_init
@@ -20,6 +21,7 @@ from telnyx_ivr.api.renderers import cell
 from telnyx_ivr.models import Call
 
 CALLS = reverse("telnyx_ivr:api-calls")
+BERLIN = ZoneInfo("Europe/Berlin")
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,14 @@ def test_a_caller_id_that_is_a_formula_is_exported_as_text(admin_client, api, cl
     assert row["from_number"] == "'=1+2"
     [listed] = admin_client.get(CALLS, {"since": "2026-11-21"}).json()["results"]
     assert listed["from_number"] == "=1+2"  # JSON is not a spreadsheet: as received
+
+
+def test_times_are_in_the_zone_of_the_request_though_written_after_it(admin_client, many_calls):
+    """The rows are written once the view has returned, when a time zone a middleware
+    activated for the request (a user's own) is no longer active."""
+    with timezone.override(BERLIN):
+        response = admin_client.get(CALLS, {"format": "csv"})
+    rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    first = next(rows)
+    started = Call.objects.get(pk=first["id"]).started_at
+    assert first["started_at"] == started.astimezone(BERLIN).isoformat()

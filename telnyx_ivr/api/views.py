@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.http import Http404, StreamingHttpResponse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -103,10 +104,14 @@ class CallList(ReadAPIView, ListAPIView):
         calls = calls.order_by(*CallCursorPagination.ordering)
         serializer = self.get_serializer()
         names = list(serializer.fields)
+        # Rows are written after the view has returned, when a time zone activated for the
+        # request (by a middleware, for its user) is no longer the current one.
+        tz = timezone.get_current_timezone()
 
         def rows():
             for call in calls.iterator(chunk_size=1000):
-                values = serializer.to_representation(call)
+                with timezone.override(tz):
+                    values = serializer.to_representation(call)
                 yield [values[name] for name in names]
 
         response = StreamingHttpResponse(
