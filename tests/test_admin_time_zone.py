@@ -2,7 +2,8 @@
 
 One known UTC instant, 2026-12-01 19:16:50.730932 UTC, is stored in every time column, and
 each page is read under zones an hour and five and a half hours from UTC (the latter also
-moving the date). The site's locale is en-us, so Django formats "Dec. 1, 2026, 8:16 p.m.".
+moving the date). The site's locale is en-us, so Django formats "Dec. 1, 2026, 8:16 p.m."; the
+call log shows seconds too: "Dec. 1, 2026, 8:16:50 p.m.".
 """
 
 import json
@@ -26,16 +27,29 @@ UTC_TEXTS = ["19:16", "7:16 p.m.", "+00:00", "(UTC)"]
 
 
 class Zone:
-    def __init__(self, name, date_time, clock, clock_later):
+    def __init__(self, name, date_time, seconds, clock, clock_later):
         self.name = name
         self.date_time = date_time  # AT as Django's admin shows a datetime
+        self.seconds = seconds  # AT as the call log shows it
         self.clock = clock  # AT on a timeline, to the millisecond
         self.clock_later = clock_later  # AT + 2 s on a timeline
 
 
 ZONES = [
-    Zone("Europe/Berlin", "Dec. 1, 2026, 8:16 p.m.", "20:16:50.730", "20:16:52.730"),
-    Zone("Asia/Kolkata", "Dec. 2, 2026, 12:46 a.m.", "00:46:50.730", "00:46:52.730"),
+    Zone(
+        "Europe/Berlin",
+        "Dec. 1, 2026, 8:16 p.m.",
+        "Dec. 1, 2026, 8:16:50 p.m.",
+        "20:16:50.730",
+        "20:16:52.730",
+    ),
+    Zone(
+        "Asia/Kolkata",
+        "Dec. 2, 2026, 12:46 a.m.",
+        "Dec. 2, 2026, 12:46:50 a.m.",
+        "00:46:50.730",
+        "00:46:52.730",
+    ),
 ]
 
 
@@ -61,6 +75,7 @@ def call(menu):
         call_control_id="v3:time-zone",
         from_number="+15550001111",
         to_number="+15550002222",
+        direction="incoming",
         menu=menu,
         menu_version=menu.live_version,
         status=Call.Status.ENDED,
@@ -155,8 +170,8 @@ def timeline_times(html):
 
 def test_call_page_and_its_timeline_show_the_site_zone(admin_client, zone, call):
     html = page(admin_client, reverse("admin:telnyx_ivr_call_change", args=[call["call"].pk]))
-    for field in ("started_at", "answered_at", "ended_at"):
-        assert readonly(html, field) == zone.date_time
+    for field in ("started", "answered", "ended"):
+        assert readonly(html, field) == zone.seconds
     assert f"<th>time ({zone.name})</th>" in html
     assert timeline_times(html) == [zone.clock, zone.clock_later]
     assert_no_utc(without_json(html))
@@ -164,29 +179,29 @@ def test_call_page_and_its_timeline_show_the_site_zone(admin_client, zone, call)
 
 def test_step_page_and_its_timeline_show_the_site_zone(admin_client, zone, call):
     html = page(admin_client, reverse("admin:telnyx_ivr_callstep_change", args=[call["step"].pk]))
-    for field in ("started_at", "ended_at"):
-        assert readonly(html, field) == zone.date_time
+    for field in ("started", "ended"):
+        assert readonly(html, field) == zone.seconds
     assert f"<th>time ({zone.name})</th>" in html
     assert_no_utc(without_json(html))
 
 
 def test_command_and_event_pages_show_the_site_zone(admin_client, zone, call):
     html = page(admin_client, reverse("admin:telnyx_ivr_command_change", args=[call["command"].pk]))
-    assert readonly(html, "created_at") == zone.date_time
-    assert readonly(html, "sent_at") == zone.date_time
+    assert readonly(html, "created") == zone.seconds
+    assert readonly(html, "sent") == zone.seconds.replace(":50 ", ":52 ")  # sent 2 s later
     assert_no_utc(without_json(html))
     html = page(
         admin_client, reverse("admin:telnyx_ivr_webhookevent_change", args=[call["event"].pk])
     )
-    for field in ("occurred_at", "received_at", "processed_at"):
-        assert readonly(html, field) == zone.date_time
+    for field in ("occurred", "received", "processed"):
+        assert readonly(html, field) == zone.seconds
     assert_no_utc(without_json(html))
 
 
 def test_call_log_lists_show_the_site_zone(admin_client, zone, call):
     for name in ("call", "callstep", "command", "webhookevent"):
         html = page(admin_client, reverse(f"admin:telnyx_ivr_{name}_changelist"))
-        assert zone.date_time in html, name
+        assert zone.seconds in html, name
         assert_no_utc(html)
 
 

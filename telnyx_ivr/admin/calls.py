@@ -3,27 +3,49 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..analytics import outcomes
 from ..calls.timeline import call_timeline, step_numbers
 from ..models import Call, CallStep, Command
+from . import display, drill_down
+from .call_filters import (
+    STATUS_WORDS,
+    DrillDownFilter,
+    MenuFilter,
+    OutcomeFilter,
+    ShowFilter,
+    StatusFilter,
+    TestCallsFilter,
+    drill_down_of,
+)
+from .display import local_time_seconds
 from .records import ReadOnlyAdmin, pretty_json
+
+
+def call_link(call, text=None):
+    url = reverse("admin:telnyx_ivr_call_change", args=[call.pk])
+    return format_html('<a href="{}">{}</a>', url, text or call_words(call))
+
+
+def call_words(call):
+    return (
+        f"{call.from_number or 'unknown number'} → {call.to_number or 'unknown number'}"
+        f", {local_time_seconds(call.started_at) or 'not started'}"
+    )
+
+
+def exit_words(exit):
+    return outcomes.exit_label(exit) if exit else ""
 
 
 class CallStepInline(admin.TabularInline):
     model = CallStep
-    fields = [
-        "step_link",
-        "node_key",
-        "node_kind",
-        "started_at",
-        "ended_at",
-        "outcome",
-        "digits",
-        "tries",
-    ]
+    fields = ["step_link", "node_key", "node_kind", "started", "took", "left_by", "tries"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = False
+    verbose_name = "visit to a node"
+    verbose_name_plural = "visits to nodes"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -32,6 +54,20 @@ class CallStepInline(admin.TabularInline):
     def step_link(self, step):
         url = reverse("admin:telnyx_ivr_callstep_change", args=[step.pk])
         return format_html('<a href="{}">{}</a>', url, step.step)
+
+    @admin.display(description="started")
+    def started(self, step):
+        return local_time_seconds(step.started_at)
+
+    @admin.display(description="took")
+    def took(self, step):
+        if step.ended_at is None:
+            return "still there"
+        return display.duration((step.ended_at - step.started_at).total_seconds())
+
+    @admin.display(description="left by")
+    def left_by(self, step):
+        return exit_words(step.exit) or "not left yet"
 
 
 def render_timeline(call, **window):
@@ -45,41 +81,207 @@ def render_timeline(call, **window):
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
+    """The call log: the calls the dashboards count, each with its outcome, and the calls
+    behind any figure (telnyx_ivr.admin.links: the same query parameters)."""
+
+    change_list_template = "admin/telnyx_ivr/call/change_list.html"
     list_display = [
-        "created_at",
+        "started",
         "from_number",
         "to_number",
-        "direction",
         "menu",
-        "status",
-        "current_node",
-        "hangup_cause",
+        "duration",
+        "time_in_menu",
+        "outcome_shown",
+        "outcome_node",
+        "transferred_to",
+        "test_call",
     ]
-    list_filter = ["status", "direction", "menu", "created_at"]
+    list_filter = [
+        DrillDownFilter,
+        ShowFilter,
+        OutcomeFilter,
+        TestCallsFilter,
+        MenuFilter,
+        StatusFilter,
+    ]
     search_fields = ["=call_control_id", "call_session_id", "from_number", "to_number"]
-    date_hierarchy = "created_at"
+    date_hierarchy = "started_at"
     list_select_related = ["menu"]
+    # Counting every row a second time for "(N total)" is the slowest query of a long log.
+    show_full_result_count = False
     inlines = [CallStepInline]
     fieldsets = [
-        (None, {"fields": ["from_number", "to_number", "direction", "status", "current_node"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "from_number",
+                    "to_number",
+                    "outcome_shown",
+                    "who_ended",
+                    "transferred",
+                    "at_node",
+                    "failure_shown",
+                    "test_call_shown",
+                    "part_of",
+                ]
+            },
+        ),
         ("Menu", {"fields": ["menu", "menu_version"]}),
-        (
-            "Times",
-            {"fields": ["started_at", "answered_at", "ended_at", "hangup_cause", "hangup_source"]},
-        ),
-        (
-            "Telnyx ids",
-            {"fields": ["call_control_id", "call_session_id", "call_leg_id", "connection_id"]},
-        ),
-        ("Gathered", {"fields": ["variables_pretty"]}),
+        ("Times", {"fields": ["started", "answered", "ended", "duration", "time_in_menu"]}),
+        ("Transfer legs", {"fields": ["legs_table"]}),
+        ("What the caller gave", {"fields": ["variables_pretty"]}),
         ("Timeline", {"fields": ["timeline"]}),
+        (
+            "Telnyx details",
+            {
+                "classes": ["collapse"],
+                "description": "What Telnyx reported, as it reported it.",
+                "fields": [
+                    "direction",
+                    "engine_status",
+                    "current_node",
+                    "hangup_cause",
+                    "hangup_source",
+                    "call_control_id",
+                    "call_session_id",
+                    "call_leg_id",
+                    "connection_id",
+                ],
+            },
+        ),
     ]
-    readonly_fields = [
-        "from_number", "to_number", "direction", "status", "current_node", "menu", "menu_version",
-        "started_at", "answered_at", "ended_at", "hangup_cause", "hangup_source",
-        "call_control_id", "call_session_id", "call_leg_id", "connection_id",
-        "variables_pretty", "timeline",
-    ]  # fmt: skip
+    readonly_fields = [name for _, section in fieldsets for name in section["fields"]]
+
+    def get_fieldsets(self, request, obj=None):
+        """Sections and fields that would only say "none" are left out."""
+        if obj is None:
+            return self.fieldsets
+        unused = set()
+        if not obj.legs.exists():
+            unused.add("legs_table")
+        if obj.parent_id is None:
+            unused.add("part_of")
+        if not obj.transferred_to:
+            unused.add("transferred")
+        if not obj.failure:
+            unused.add("failure_shown")
+        if not obj.is_test:
+            unused.add("test_call_shown")
+        if not obj.outcome:
+            unused |= {"who_ended", "at_node", "time_in_menu"}
+        sections = []
+        for name, options in self.fieldsets:
+            fields = [field for field in options["fields"] if field not in unused]
+            if fields:
+                sections.append((name, {**options, "fields": fields}))
+        return sections
+
+    # --- the list ---------------------------------------------------------------------------
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        changelist.drill_down = drill_down_of(request)
+        return changelist
+
+    def changelist_view(self, request, extra_context=None):
+        drill = drill_down_of(request)
+        context = {
+            "drill_down_words": drill_down.describe(drill),
+            "drill_down_errors": drill_down.error_lines(drill),
+            "clear_url": reverse("admin:telnyx_ivr_call_changelist"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, call):
+        return local_time_seconds(call.started_at) or "not started"
+
+    @admin.display(description="duration")
+    def duration(self, call):
+        if call.duration_seconds is not None:
+            return display.duration(call.duration_seconds)
+        if call.outcome == Call.Outcome.IN_PROGRESS:
+            return "still going on"
+        return "not recorded"  # a leg or a call no menu answered: its end is not followed
+
+    @admin.display(description="time in menu", ordering="menu_seconds", empty_value="")
+    def time_in_menu(self, call):
+        if call.menu_seconds is None:
+            return "not answered" if call.outcome and call.answered_at is None else ""
+        return display.duration(call.menu_seconds)
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_shown(self, call):
+        if call.outcome:
+            return call.get_outcome_display()
+        if call.parent_id:
+            return "Transfer leg"
+        return "Not counted: no menu answered it"
+
+    @admin.display(description="test call", empty_value="")
+    def test_call(self, call):
+        return "test call" if call.is_test else ""
+
+    # --- a call's page --------------------------------------------------------------------
+
+    @admin.display(description="test call")
+    def test_call_shown(self, call):
+        return "yes: placed by the call simulator, left out of the dashboards unless asked"
+
+    @admin.display(description="ended by")
+    def who_ended(self, call):
+        return call.get_ended_by_display() or "not ended yet"
+
+    @admin.display(description="transferred to")
+    def transferred(self, call):
+        when = local_time_seconds(call.transferred_at)
+        return f"{call.transferred_to}, at {when}" if when else call.transferred_to
+
+    @admin.display(description="at node")
+    def at_node(self, call):
+        return call.outcome_node or "not at a node"
+
+    @admin.display(description="error that ended it")
+    def failure_shown(self, call):
+        return call.failure
+
+    @admin.display(description="part of call")
+    def part_of(self, call):
+        return call_link(call.parent)
+
+    @admin.display(description="answered")
+    def answered(self, call):
+        return local_time_seconds(call.answered_at) or "not answered"
+
+    @admin.display(description="ended")
+    def ended(self, call):
+        return local_time_seconds(call.ended_at) or "not ended yet"
+
+    @admin.display(description="legs")
+    def legs_table(self, call):
+        legs = call.legs.order_by("pk")
+        return render_to_string(
+            "admin/telnyx_ivr/call/legs.html",
+            {
+                "legs": [
+                    {
+                        "link": call_link(leg, leg.to_number or "unknown number"),
+                        "started": local_time_seconds(leg.started_at) or "not started",
+                        "answered": local_time_seconds(leg.answered_at) or "not answered",
+                        "ended": local_time_seconds(leg.ended_at) or "not recorded",
+                        "duration": display.duration(leg.duration_seconds) or "not recorded",
+                    }
+                    for leg in legs
+                ]
+            },
+        )
+
+    @admin.display(description="engine status")
+    def engine_status(self, call):
+        return STATUS_WORDS.get(call.status, call.get_status_display())
 
     @admin.display(description="variables")
     def variables_pretty(self, call):
@@ -92,26 +294,18 @@ class CallAdmin(ReadOnlyAdmin):
 
 @admin.register(CallStep)
 class CallStepAdmin(ReadOnlyAdmin):
-    list_display = [
-        "call",
-        "step",
-        "node_key",
-        "node_kind",
-        "outcome",
-        "digits",
-        "tries",
-        "started_at",
-    ]
-    list_filter = ["node_kind", "outcome"]
+    list_display = ["call", "step", "node_key", "node_kind", "left_by", "tries", "started"]
+    list_filter = ["node_kind", "exit"]
     search_fields = ["=call__call_control_id", "node_key"]
     list_select_related = ["call"]
     fields = [
-        "call",
+        "call_shown",
         "step",
         "node_key",
         "node_kind",
-        "started_at",
-        "ended_at",
+        "started",
+        "ended",
+        "left_by",
         "outcome",
         "digits",
         "tries",
@@ -119,6 +313,22 @@ class CallStepAdmin(ReadOnlyAdmin):
         "timeline",
     ]
     readonly_fields = fields
+
+    @admin.display(description="call")
+    def call_shown(self, step):
+        return call_link(step.call)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, step):
+        return local_time_seconds(step.started_at)
+
+    @admin.display(description="ended")
+    def ended(self, step):
+        return local_time_seconds(step.ended_at) or "not left yet"
+
+    @admin.display(description="left by", ordering="exit")
+    def left_by(self, step):
+        return exit_words(step.exit) or "not left yet"
 
     @admin.display(description="AI result")
     def result_pretty(self, step):
@@ -132,23 +342,39 @@ class CallStepAdmin(ReadOnlyAdmin):
 @admin.register(Command)
 class CommandAdmin(ReadOnlyAdmin):
     list_display = [
-        "created_at",
+        "created",
         "call",
         "action",
         "status",
         "http_status",
         "error_code",
         "attempts",
-        "latency_ms",
+        "latency",
     ]
     list_filter = ["action", "status", "created_at"]
     search_fields = ["=command_id", "=call__call_control_id"]
     list_select_related = ["call"]
     fields = [
-        "call", "event", "action", "status", "command_id", "http_status", "error_code", "error",
-        "attempts", "latency_ms", "created_at", "sent_at", "body_pretty", "response_pretty",
+        "call_shown", "event", "action", "status", "command_id", "http_status", "error_code",
+        "error", "attempts", "latency", "created", "sent", "body_pretty", "response_pretty",
     ]  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description="call")
+    def call_shown(self, command):
+        return call_link(command.call)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, command):
+        return local_time_seconds(command.created_at)
+
+    @admin.display(description="sent")
+    def sent(self, command):
+        return local_time_seconds(command.sent_at) or "not sent"
+
+    @admin.display(description="latency", ordering="latency_ms", empty_value="")
+    def latency(self, command):
+        return display.milliseconds(command.latency_ms)
 
     @admin.display(description="body (secrets removed)")
     def body_pretty(self, command):

@@ -1,5 +1,7 @@
 """How the app shows a time, a duration or a number of milliseconds to an admin."""
 
+import math
+
 from django.utils import formats, timezone
 
 
@@ -27,7 +29,7 @@ def duration(seconds):
     """Seconds for people, to the second: "45 s", "1 min 05 s", "1 h 02 min" ("" for none)."""
     if seconds is None:
         return ""
-    whole = round(seconds)
+    whole = _whole(seconds)
     if whole < 60:
         return f"{whole} s"
     if whole < 3600:
@@ -39,4 +41,8 @@ def milliseconds(value):
     """A time in milliseconds, whole: "98 ms", "1,235 ms" ("" for none)."""
     if value is None:
         return ""
-    return f"{round(value):,} ms"
+    return f"{_whole(value):,} ms"
+
+
+def _whole(value):
+    return math.floor(value + 0.5)  # half up: 0.5 s is 1 s, never the even neighbour

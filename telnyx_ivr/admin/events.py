@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
-from ..models import WebhookEvent
+from ..models import Call, WebhookEvent
+from .display import local_time_seconds, milliseconds
 from .records import ReadOnlyAdmin, pretty_json
 
 
@@ -9,7 +12,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     """Read-only: events are evidence of what Telnyx sent, never edited by hand."""
 
     list_display = [
-        "received_at",
+        "received",
         "event_type",
         "status",
         "attempt",
@@ -17,19 +20,20 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "call_control_id",
     ]
     list_filter = ["event_type", "status", "received_at"]
-    search_fields = ["=event_id", "call_control_id", "call_session_id"]
+    search_fields = ["=event_id", "event_type", "call_control_id", "call_session_id"]
     date_hierarchy = "received_at"
     ordering = ["-received_at"]
     fields = [
         "event_id",
         "event_type",
+        "call_link",
         "status",
         "note",
         "error",
-        "occurred_at",
-        "received_at",
-        "processed_at",
-        "queue_wait_ms",
+        "occurred",
+        "received",
+        "processed",
+        "queue_wait",
         "attempt",
         "deliveries",
         "call_control_id",
@@ -40,6 +44,40 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "payload_pretty",
     ]
     readonly_fields = fields
+
+    @admin.display(description="received", ordering="received_at")
+    def received(self, event):
+        return local_time_seconds(event.received_at)
+
+    @admin.display(description="occurred (Telnyx's clock)")
+    def occurred(self, event):
+        return local_time_seconds(event.occurred_at) or "not given"
+
+    @admin.display(description="processed")
+    def processed(self, event):
+        return local_time_seconds(event.processed_at) or "not yet"
+
+    @admin.display(description="queue wait")
+    def queue_wait(self, event):
+        return milliseconds(event.queue_wait_ms) or "not processed yet"
+
+    @admin.display(description="call")
+    def call_link(self, event):
+        call = (
+            Call.objects.filter(call_control_id=event.call_control_id).first()
+            if event.call_control_id
+            else None
+        )
+        if call is None:
+            return "no call recorded for this event"
+        url = reverse("admin:telnyx_ivr_call_change", args=[call.pk])
+        return format_html(
+            '<a href="{}">{} → {}</a> ({})',
+            url,
+            call.from_number or "unknown number",
+            call.to_number or "unknown number",
+            local_time_seconds(call.started_at) or "not started",
+        )
 
     @admin.display(description="payload")
     def payload_pretty(self, obj):

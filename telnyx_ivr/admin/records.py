@@ -7,7 +7,8 @@ from django.utils.html import format_html
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record of what happened: viewable, never edited by hand; superusers may delete."""
+    """A record of what happened: viewable, never edited or deleted by hand (not even by a
+    superuser): old records are removed by pruning (``ivr_prune``), never one by one here."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -16,7 +17,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return False
 
 
 def pretty_json(value):
