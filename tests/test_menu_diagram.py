@@ -49,3 +49,69 @@ def test_diagram_escapes_names():
     assert "<script>" not in svg
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; bye" in svg
     ET.fromstring(svg)  # noqa: S314 - our own output
+
+
+# --- with traffic ---------------------------------------------------------------------------
+
+
+def _classic_traffic():
+    from telnyx_ivr.analytics.traffic import menu_traffic
+
+    definition = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    nodes = [
+        {"key": "main", "visits": 10, "exits": {"1": 6, "2": 3, "hangup": 1}},
+        {"key": "sales", "visits": 6, "exits": {"transferred": 6}},
+        {"key": "support", "visits": 3, "exits": {"1": 1, "hangup": 2}},
+        {"key": "billing", "visits": 1, "exits": {"transferred": 1}},
+    ]
+    traffic = menu_traffic(definition, nodes)
+    for key, node in traffic.nodes.items():
+        node.label = f"{node.visits} visits"
+        node.url = f"/calls/?node={key}&x=<1>"
+    for (key, index), edge in traffic.edges.items():
+        edge.label = f"{round(100 * edge.share)} %" if edge.count else ""
+        edge.url = f"/calls/?node={key}&route={index}" if edge.count else ""
+    return definition, traffic
+
+
+def test_traffic_is_drawn_on_the_same_diagram():
+    definition, traffic = _classic_traffic()
+    plain = ET.fromstring(str(render_menu_diagram(definition)))  # noqa: S314 - our own output
+    svg = str(render_menu_diagram(definition, traffic))
+    root = ET.fromstring(svg)  # noqa: S314 - our own output
+    assert "<script" not in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+    def nodes(tree):
+        return {g.get("data-key"): g for g in tree.iter(f"{SVG}g") if g.get("class") == "ivr-node"}
+
+    def edges(tree):
+        return {
+            (g.get("data-from"), g.get("data-route")): g
+            for g in tree.iter(f"{SVG}g")
+            if g.get("class") == "ivr-edge"
+        }
+
+    assert set(nodes(root)) == set(nodes(plain))  # the same boxes and arrows, plus traffic
+    assert set(edges(root)) == set(edges(plain))
+    boxes = nodes(root)
+    assert "10 visits" in "".join(boxes["main"].itertext())
+    assert "0 visits" in "".join(boxes["technical"].itertext())
+    [link] = boxes["main"].iter(f"{SVG}a")
+    assert link.get("href") == "/calls/?node=main&x=<1>"  # escaped in the markup, read back
+    assert "&amp;x=&lt;1&gt;" in svg
+
+    # Support loses 2 of its 3 visits: the worst drop-off, drawn in red.
+    assert boxes["support"].get("data-worst") == "true"
+    assert [k for k, g in boxes.items() if g.get("data-worst")] == ["support"]
+    # The busiest path: main -> sales (6 of 10), and it stops at the transfer.
+    drawn = edges(root)
+    assert [k for k, g in drawn.items() if g.get("data-busiest")] == [("main", "0")]
+
+    def width(key):
+        return float(next(drawn[key].iter(f"{SVG}path")).get("stroke-width"))
+
+    # Wider the more visits took it; a route no call took is thin and has no link.
+    assert width(("main", "0")) > width(("main", "1")) > width(("main", "2"))
+    assert not list(drawn[("main", "2")].iter(f"{SVG}a"))
+    assert "60 %" in "".join(drawn[("main", "0")].itertext())

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.http import urlencode
@@ -62,11 +62,20 @@ class DashboardAdmin(admin.ModelAdmin):
             raise PermissionDenied
         page = DashboardPage(request)
         if page.errors:
-            raise Http404("; ".join(f"{k}: {v}" for k, v in page.errors.items()))
+            return bad_filters_response(page.errors)
         found = {t.name: t for t in page.tables()}.get(table)
         if found is None:
             raise Http404(f"The dashboard has no table {table!r}.")
         return figure_tables.csv_response(found, csv_filename(table, page.filters))
+
+
+def bad_filters_response(errors):
+    """A CSV link with bad filters: 400, naming each parameter and what is wrong with it."""
+    lines = "".join(f"{name}: {message}\n" for name, message in errors.items())
+    return HttpResponseBadRequest(
+        f"This table cannot be downloaded with these filters:\n{lines}",
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def csv_filename(table, filters):
@@ -85,9 +94,8 @@ def calls_export_url(filters):
         base = reverse("admin:telnyx_ivr_call_csv")
     except NoReverseMatch:
         return ""
-    params = filters.params()
-    params.pop("bucket", None)
-    return f"{base}?{urlencode(params)}"
+    # The same query as the call list's, whose export it is.
+    return f"{base}?{call_list_url(filters).split('?', 1)[1]}"
 
 
 def empty_message(figures, filters, given, *, subject="", **link_changes):

@@ -17,7 +17,7 @@ from ..menus.kinds import DTMF_KINDS
 from ..models import Dashboard, Menu
 from . import charts, figure_tables
 from . import figure_text as text
-from .dashboard import csv_filename, csv_url, empty_message, rate_tiles
+from .dashboard import bad_filters_response, csv_filename, csv_url, empty_message, rate_tiles
 from .filter_form import filter_fields, page_params
 from .links import call_list_url
 
@@ -79,7 +79,7 @@ class MenuAnalyticsViews:
         menu = self._menu(request, object_id)
         page = MenuPage(request, menu)
         if page.errors:
-            raise Http404("; ".join(f"{k}: {v}" for k, v in page.errors.items()))
+            return bad_filters_response(page.errors)
         found = {t.name: t for t in page.tables()}.get(table)
         if found is None:
             raise Http404(f"The menu's page has no table {table!r}.")

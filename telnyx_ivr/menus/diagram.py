@@ -24,6 +24,7 @@ QUIET_COLOUR = "#cbd5e1"  # a route no call took
 BUSY_COLOUR = "#417690"  # the busiest path: the admin's own blue
 DROP_COLOUR = "#ba2121"  # where callers give up: the admin's error red
 MAX_EDGE_WIDTH = 9
+LABEL_LIMIT = 15  # characters of a route's label on an arrow with traffic
 
 KIND_COLOURS = {
     "speak_menu": "#dbeafe",
@@ -71,7 +72,10 @@ def render_menu_diagram(definition, traffic=None):
             flow = None
             if traffic is not None:
                 flow = _Flow(traffic.edges.get((key, index)), (key, index) in busiest, top)
-            parts.append(_edge(key, index, len(routes), route, positions, box_height, flow))
+            siblings = _siblings(routes, index)
+            parts.append(
+                _edge(key, index, len(routes), route, positions, box_height, flow, siblings)
+            )
     parts.append("</g>")
     entry = definition.get("menu", {}).get("entry_node")
     on_path = {key for key, _ in busiest} | {
@@ -241,7 +245,19 @@ def route_label(route):
     return label
 
 
-def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None):
+def _siblings(routes, index):
+    """``(rank, count)`` of route ``index`` among the routes to the same node, whose labels
+    would otherwise be written on top of each other."""
+    target = routes[index].get("node")
+    if routes[index].get("target") != "node":
+        return 0, 1
+    same = [
+        i for i, r in enumerate(routes) if r.get("target") == "node" and r.get("node") == target
+    ]
+    return same.index(index), len(same)
+
+
+def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None, siblings=(0, 1)):
     sx, sy = positions[key]
     # Spread a node's routes down its right edge so parallel arrows stay apart.
     start_y = sy + box_height * (index + 1) / (count + 1)
@@ -262,8 +278,11 @@ def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None)
                 f"M{start_x:.0f},{start_y:.0f} C{start_x + bend:.0f},{start_y:.0f} "
                 f"{end_x - bend:.0f},{end_y:.0f} {end_x:.0f},{end_y:.0f}"
             )
-            label_x = (start_x + 3 * (start_x + bend) + 3 * (end_x - bend) + end_x) / 8
-            label_y = (start_y + 3 * start_y + 3 * end_y + end_y) / 8 - 3
+            # Halfway along the curve; labels of arrows to the same node are spread along it.
+            rank, same = siblings
+            t = 0.5 + (rank - (same - 1) / 2) * 0.2
+            label_x = _bezier(t, start_x, start_x + bend, end_x - bend, end_x)
+            label_y = _bezier(t, start_y, start_y, end_y, end_y) - 3
         else:
             # Backwards or sideways: loop out to the right and come back in from the left.
             reach = 60 + 12 * index
@@ -283,6 +302,11 @@ def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None)
     return _edge_group(attrs, label, path, label_x, label_y, dashed=True, flow=flow)
 
 
+def _bezier(t, p0, p1, p2, p3):
+    u = 1 - t
+    return u**3 * p0 + 3 * u**2 * t * p1 + 3 * u * t**2 * p2 + t**3 * p3
+
+
 def _edge_group(attrs, label, path, label_x, label_y, *, dashed=False, flow=None):
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     stroke, marker, link, share = "", "ivr-arrow", "", ""
@@ -296,16 +320,20 @@ def _edge_group(attrs, label, path, label_x, label_y, *, dashed=False, flow=None
         if flow.busy:
             attrs += ' data-busiest="true"'
     text = label + (f" · {share}" if share else "")
+    shown = escape(label)
+    if flow is not None:
+        # The share first, where the arrow leaves its node: long conditions would run under
+        # the next box (the whole label is the arrow's title).
+        short = label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
+        shown = (
+            f'<tspan class="ivr-edge-share" font-weight="bold">{escape(share)}</tspan> '
+            if share
+            else ""
+        ) + escape(short)
     group = (
         f"<title>{escape(text)}</title>"
         f'<path d="{path}" marker-end="url(#{marker})"{dash}{stroke}/>'
-        f'<text x="{label_x:.0f}" y="{label_y:.0f}" {LABEL_STYLE}>{escape(label)}'
-        + (
-            f'<tspan class="ivr-edge-share" font-weight="bold"> {escape(share)}</tspan>'
-            if share
-            else ""
-        )
-        + "</text>"
+        f'<text x="{label_x:.0f}" y="{label_y:.0f}" {LABEL_STYLE}>{shown}</text>'
     )
     if link:
         group = f'<a href="{escape(link)}">{group}</a>'
