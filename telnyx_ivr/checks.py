@@ -3,6 +3,7 @@
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
@@ -108,3 +109,26 @@ def _is_loopback(host):
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# What each app the read API leans on gives it; without one, that part fails with a 500.
+READ_API_APPS = {
+    "django_filters": "the filter form of DRF's browsable pages",
+    "drf_spectacular": "the template of its docs page",
+    "drf_spectacular_sidecar": "the Swagger UI files of its docs page",
+}
+
+
+@register()
+def check_read_api_apps(app_configs=None, **kwargs):
+    missing = [name for name in READ_API_APPS if not apps.is_installed(name)]
+    if not missing:
+        return []
+    needs = "; ".join(f'"{name}" for {READ_API_APPS[name]}' for name in missing)
+    return [
+        Warning(
+            f"The read API (api/ under telnyx_ivr.urls) is missing apps it needs: {needs}.",
+            hint=f"Add {', '.join(repr(name) for name in missing)} to INSTALLED_APPS.",
+            id="telnyx_ivr.W005",
+        )
+    ]
