@@ -26,63 +26,23 @@ the session's ``live_server`` starts. A call whose first webhook the app refuses
 redirect, a 404, a bad signature) fails at once, saying why, instead of timing out.
 """
 
-import re
-from contextlib import contextmanager
-
 import pytest
 
+# Shared with manage.py ivr_seed_calls; imported here too so the plugin's names keep working.
+from .simulator.in_process import (
+    DELIVERY_TIMEOUT,
+    app_pointed_at,
+    eager_celery_tasks,
+    webhook_not_redirected,
+)
+
 DEFAULT_FROM = "+15550001234"
-# Eager processing answers the webhook only once the engine has run and its commands are
-# sent, so the simulator waits longer than Telnyx's 2 s before it would redeliver.
-DELIVERY_TIMEOUT = 10.0
-
-
-@contextmanager
-def eager_celery_tasks():
-    """Run tasks of the current Celery app (the host's) synchronously where they are queued,
-    propagating their exceptions; restore the app's configuration afterwards."""
-    from celery import current_app
-
-    conf = current_app.conf
-    saved = (conf.task_always_eager, conf.task_eager_propagates)
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    try:
-        yield current_app
-    finally:
-        conf.task_always_eager, conf.task_eager_propagates = saved
-
-
-@contextmanager
-def app_pointed_at(simulator):
-    """``override_settings`` of ``TELNYX_IVR`` with the simulator's API URL, key and public key
-    (the host's other ``TELNYX_IVR`` keys are kept)."""
-    from django.conf import settings
-    from django.test import override_settings
-
-    ivr = {
-        **getattr(settings, "TELNYX_IVR", {}),
-        "API_BASE_URL": simulator.api_base_url,
-        "API_KEY": simulator.api_key,
-        "PUBLIC_KEYS": [simulator.public_key],
-    }
-    with override_settings(TELNYX_IVR=ivr):
-        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _ivr_webhook_not_redirected():
     """The webhook's path in ``SECURE_REDIRECT_EXEMPT`` from before ``live_server`` starts."""
-    from django.conf import settings
-    from django.test import override_settings
-
-    from telnyx_ivr.simulator.service import webhook_path
-
-    path = webhook_path() if settings.configured else None
-    if path is None:
-        yield
-        return
-    exempt = [*settings.SECURE_REDIRECT_EXEMPT, f"^{re.escape(path.lstrip('/'))}$"]
-    with override_settings(SECURE_REDIRECT_EXEMPT=exempt):
+    with webhook_not_redirected():
         yield
 
 

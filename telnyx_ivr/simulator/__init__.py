@@ -3,13 +3,15 @@
 ``TelnyxSimulator`` serves the Call Control command API on loopback and sends the webhooks
 each command causes, signed, to the app; ``start_call`` places an inbound call whose
 ``ScriptedCaller`` presses keys, stays silent, answers AI gathers or hangs up, and checks
-expectations. Every command and webhook is recorded for a transcript. See docs/simulator.md.
+expectations, or whose ``RandomCaller`` reacts to each prompt by chance. Every command and
+webhook is recorded for a transcript. See docs/simulator.md.
 """
 
 from .caller import ScriptedCaller
 from .calls import SimulatedCall
 from .faults import Faults
 from .gathers import GatherRules, TryResult, collect
+from .random_caller import RandomCaller
 from .script import (
     AIResult,
     EndConversation,
@@ -34,6 +36,7 @@ __all__ = [
     "GatherRules",
     "HangUp",
     "Press",
+    "RandomCaller",
     "ScriptError",
     "ScriptedCaller",
     "Silence",
