@@ -5,7 +5,10 @@ import csv
 import io
 import re
 
+from django.utils import timezone
 from rest_framework.renderers import BaseRenderer
+
+from .serializers import CallSerializer
 
 CHUNK_CHARS = 64 * 1024
 # A spreadsheet runs a cell that starts with one of these as a formula. Caller numbers come
@@ -40,6 +43,24 @@ def csv_chunks(header, rows):
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def calls_csv(calls):
+    """The CSV text of queryset ``calls`` (ordered as wanted), a chunk at a time: a call's
+    fields as the list gives them (CallSerializer), read with ``.iterator()``."""
+    serializer = CallSerializer()
+    names = list(serializer.fields)
+    # Rows are written after the view has returned, when a time zone activated for the
+    # request (by a middleware, for its user) is no longer the current one.
+    tz = timezone.get_current_timezone()
+
+    def rows():
+        for call in calls.iterator(chunk_size=1000):
+            with timezone.override(tz):
+                values = serializer.to_representation(call)
+            yield [values[name] for name in names]
+
+    return csv_chunks(names, rows())
 
 
 class CSVRenderer(BaseRenderer):

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.http import Http404, StreamingHttpResponse
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +19,7 @@ from .errors import ErrorsInJSON
 from .filters import HELP, CallFilterSet, error_lists, filters_from
 from .pagination import CallCursorPagination
 from .permissions import ReadAPIPermissions
-from .renderers import CSVRenderer, csv_chunks
+from .renderers import CSVRenderer, calls_csv
 from .serializers import CallDetailSerializer, CallSerializer, StatsSerializer
 
 
@@ -102,21 +101,7 @@ class CallList(ReadAPIView, ListAPIView):
     def csv(self, request):
         calls = self.filter_queryset(self.get_queryset())
         calls = calls.order_by(*CallCursorPagination.ordering)
-        serializer = self.get_serializer()
-        names = list(serializer.fields)
-        # Rows are written after the view has returned, when a time zone activated for the
-        # request (by a middleware, for its user) is no longer the current one.
-        tz = timezone.get_current_timezone()
-
-        def rows():
-            for call in calls.iterator(chunk_size=1000):
-                with timezone.override(tz):
-                    values = serializer.to_representation(call)
-                yield [values[name] for name in names]
-
-        response = StreamingHttpResponse(
-            csv_chunks(names, rows()), content_type="text/csv; charset=utf-8"
-        )
+        response = StreamingHttpResponse(calls_csv(calls), content_type="text/csv; charset=utf-8")
         filename = csv_filename(filters_from(request.query_params))
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
