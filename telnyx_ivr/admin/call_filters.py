@@ -57,7 +57,7 @@ class RenamedAllFilter(admin.SimpleListFilter):
 
 
 class ShowFilter(RenamedAllFilter):
-    title = "showing"
+    title = "type"
     parameter_name = "show"
     all_label = "Calls (as the dashboards count them)"
 

@@ -7,12 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from ..analytics import outcomes
-from ..api.renderers import csv_chunks
-from ..api.serializers import CallSerializer
+from ..api.renderers import calls_csv
 from ..calls.timeline import call_timeline, step_numbers
 from ..models import Call, CallStep, Command
 from . import display, drill_down
@@ -46,37 +44,10 @@ def exit_words(exit):
     return outcomes.exit_label(exit) if exit else ""
 
 
-class CallStepInline(admin.TabularInline):
-    model = CallStep
-    fields = ["step_link", "node_key", "node_kind", "started", "took", "left_by", "tries"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-    verbose_name = "visit to a node"
-    verbose_name_plural = "visits to nodes"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="step")
-    def step_link(self, step):
-        url = reverse("admin:telnyx_ivr_callstep_change", args=[step.pk])
-        return format_html('<a href="{}">{}</a>', url, step.step)
-
-    @admin.display(description="started")
-    def started(self, step):
-        return local_time_seconds(step.started_at)
-
-    @admin.display(description="took")
-    def took(self, step):
-        if step.ended_at is None:
-            return "still there"
-        return display.duration((step.ended_at - step.started_at).total_seconds())
-
-    @admin.display(description="left by")
-    def left_by(self, step):
-        return exit_words(step.exit) or "not left yet"
+def step_took(step):
+    if step.ended_at is None:
+        return "still there"
+    return display.duration((step.ended_at - step.started_at).total_seconds())
 
 
 def render_timeline(call, **window):
@@ -94,17 +65,19 @@ class CallAdmin(ReadOnlyAdmin):
     behind any figure (telnyx_ivr.admin.links: the same query parameters)."""
 
     change_list_template = "admin/telnyx_ivr/call/change_list.html"
+    # What a call did first, so it shows without scrolling on a laptop; the menu (a long
+    # name, and a filter of its own) last.
     list_display = [
         "started",
         "from_number",
         "to_number",
-        "menu",
-        "duration",
-        "time_in_menu",
         "outcome_shown",
         "outcome_node",
         "transferred_to",
+        "duration",
+        "time_in_menu",
         "test_call",
+        "menu",
     ]
     list_filter = [
         DrillDownFilter,
@@ -119,7 +92,6 @@ class CallAdmin(ReadOnlyAdmin):
     list_select_related = ["menu"]
     # Counting every row a second time for "(N total)" is the slowest query of a long log.
     show_full_result_count = False
-    inlines = [CallStepInline]
     fieldsets = [
         (
             None,
@@ -141,6 +113,7 @@ class CallAdmin(ReadOnlyAdmin):
         ("Times", {"fields": ["started", "answered", "ended", "duration", "time_in_menu"]}),
         ("Transfer legs", {"fields": ["legs_table"]}),
         ("What the caller gave", {"fields": ["variables_pretty"]}),
+        ("Visits to nodes", {"fields": ["steps_table"]}),
         ("Timeline", {"fields": ["timeline"]}),
         (
             "Telnyx details",
@@ -170,6 +143,8 @@ class CallAdmin(ReadOnlyAdmin):
         unused = set()
         if not obj.legs.exists():
             unused.add("legs_table")
+        if not obj.steps.exists():
+            unused.add("steps_table")
         if obj.parent_id is None:
             unused.add("part_of")
         if not obj.transferred_to:
@@ -269,6 +244,9 @@ class CallAdmin(ReadOnlyAdmin):
 
     @admin.display(description="ended by")
     def who_ended(self, call):
+        if call.ended_by == Call.EndedBy.TRANSFER:
+            # "Ended by: after the transfer" reads as if a word were missing.
+            return f"the transfer: the call went on with {call.transferred_to or 'another number'}"
         return call.get_ended_by_display() or "not ended yet"
 
     @admin.display(description="transferred to")
@@ -305,12 +283,33 @@ class CallAdmin(ReadOnlyAdmin):
                 "legs": [
                     {
                         "link": call_link(leg, leg.to_number or "unknown number"),
-                        "started": local_time_seconds(leg.started_at) or "not started",
-                        "answered": local_time_seconds(leg.answered_at) or "not answered",
-                        "ended": local_time_seconds(leg.ended_at) or "not recorded",
-                        "duration": display.duration(leg.duration_seconds) or "not recorded",
+                        "started": local_time_seconds(leg.started_at) or "not recorded",
                     }
                     for leg in legs
+                ]
+            },
+        )
+
+    @admin.display(description="visits")
+    def steps_table(self, call):
+        return render_to_string(
+            "admin/telnyx_ivr/call/steps.html",
+            {
+                "steps": [
+                    {
+                        "link": format_html(
+                            '<a href="{}">{}</a>',
+                            reverse("admin:telnyx_ivr_callstep_change", args=[step.pk]),
+                            step.step,
+                        ),
+                        "node": step.node_key,
+                        "kind": step.node_kind,
+                        "started": local_time_seconds(step.started_at),
+                        "took": step_took(step),
+                        "left_by": exit_words(step.exit) or "not left yet",
+                        "tries": step.tries,
+                    }
+                    for step in call.steps.order_by("step")
                 ]
             },
         )
@@ -334,23 +333,6 @@ def for_export(calls):
     return calls.select_related("menu", "menu_version").defer(
         "state", "failure", "menu_version__definition"
     )
-
-
-def calls_csv(calls):
-    """The CSV text of queryset ``calls``, a chunk at a time: the read API's columns
-    (CallSerializer) written by its writer (csv_chunks), so both exports say the same."""
-    serializer = CallSerializer()
-    names = list(serializer.fields)
-    # The rows are written after the view has returned: keep the request's time zone.
-    tz = timezone.get_current_timezone()
-
-    def rows():
-        for call in calls.iterator(chunk_size=1000):
-            with timezone.override(tz):
-                values = serializer.to_representation(call)
-            yield [values[name] for name in names]
-
-    return csv_chunks(names, rows())
 
 
 def cannot_export(message):
