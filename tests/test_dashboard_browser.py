@@ -35,6 +35,13 @@ def downloads(tmp_path, browser):
     return folder
 
 
+def _fits(browser):
+    """No sideways scrolling of the page (a wide diagram scrolls inside its own box)."""
+    return browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth"
+    )
+
+
 def _query(url):
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 
@@ -72,6 +79,7 @@ def test_dashboard_charts_tables_filter_and_drill_down(week, browser, live_serve
         assert shown[label].find_elements(By.TAG_NAME, "td")[1].text == str(count)
     tiles = browser.find_element(By.CLASS_NAME, "ivr-tiles").text
     assert tiles.split("\n")[1::3] == ["8", "25 %", "63 %", "13 %"]  # 2, 5 and 1 of 8
+    assert _fits(browser), "the page is wider than a 1,400 px window"
     screenshot(browser, "dashboard")
     browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
     screenshot(browser, "dashboard_lower")
@@ -147,6 +155,7 @@ def test_menu_analytics_page_diagram_and_drill_down(week, browser, live_server):
     assert "invalid key" in keys
     assert "no input" in keys
     assert browser.find_elements(By.CSS_SELECTOR, "#ivr-funnel svg.ivr-chart-svg a rect")
+    assert _fits(browser), "the page is wider than a 1,400 px window"
     screenshot(browser, "menu_analytics")
     browser.execute_script("document.getElementById('ivr-funnel').scrollIntoView()")
     screenshot(browser, "menu_analytics_lower")

@@ -7,11 +7,12 @@ import csv
 import html
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 
 from telnyx_ivr.admin.links import call_list_url
 from telnyx_ivr.analytics import figures
@@ -289,6 +290,19 @@ def test_an_empty_period_says_so(admin_client, berlin):
     assert "No calls on 1 December." in text(one_day)
 
 
+def test_by_default_the_last_7_days_up_to_today_included(admin_client, berlin):
+    content = page(admin_client, DASHBOARD)
+    today = timezone.localdate()
+    first = today - timedelta(days=6)
+    assert re.search(rf'name="since" id="ivr-f-since" value="{first.isoformat()}"', content)
+    assert re.search(rf'name="until" id="ivr-f-until" value="{today.isoformat()}"', content)
+    assert 'type="date" name="until"' in content  # a date, not the time it is now
+    words = text(content)
+    assert f"No calls between {first.day}" in words
+    assert f"{today.day} {today.strftime('%B')}." in words
+    assert ":" not in words[words.index("No calls between") :][:60]  # whole days, no times
+
+
 def test_a_period_with_only_test_calls_says_so_and_offers_the_switch(week, admin_client):
     content = page(admin_client, DASHBOARD, {"since": "2026-11-02", "until": "2026-11-08"})
     words = text(content)
@@ -423,6 +437,9 @@ def test_an_ai_gathers_valid_answers_are_split_by_the_route_they_took(week, admi
         assert f'data-target="{target}"' in edge(route)
         assert "33 %" in edge(route)
     assert "3 visits" in re.search(r'data-key="intake".*?</g>', diagram, re.S)[0]
+    intake = by_first_column(table(content, "funnel"))["Ask name, age and city (intake)"]
+    assert intake[4][0] == "valid answer: 2; invalid answer: 1"
+    assert intake[5][0] == "—"  # an AI question is not asked again
 
 
 def test_the_menu_page_takes_a_version_and_says_when_there_is_none(week, admin_client):

@@ -55,3 +55,16 @@ def test_periods_in_words(since, until, sentence):
     start = datetime(*since, tzinfo=BERLIN)
     end = datetime(*until, tzinfo=BERLIN)
     assert text.no_calls_sentence(start, end, BERLIN) == sentence
+
+
+def test_command_errors_in_words():
+    assert text.command_error("422 90018") == "HTTP 422, Telnyx error 90018"
+    assert text.command_error("503") == "HTTP 503"
+    assert text.command_error("no answer") == "no answer"
+
+
+def test_an_ai_questions_answers_are_not_keys():
+    assert text.exit_label("invalid", "ai_gather") == "invalid answer"
+    assert text.exit_label("valid", "ai_gather") == "valid answer"
+    assert text.exit_label("invalid", "speak_menu") == "invalid key"
+    assert text.exit_label("1", "speak_menu") == "pressed 1"

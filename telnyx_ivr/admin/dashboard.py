@@ -19,7 +19,7 @@ from ..analytics.filters import FilterError, parse_filters
 from ..models import Dashboard, Menu
 from . import charts, figure_tables
 from . import figure_text as text
-from .filter_form import filter_fields, page_params
+from .filter_form import filter_fields, page_params, shown_period
 from .links import call_list_url
 
 
@@ -103,7 +103,7 @@ def empty_message(figures, filters, given, *, subject="", **link_changes):
     left out, how many, and a link that includes them. ``subject``: "version 3 of this menu"."""
     if figures["calls"]["total"]:
         return None
-    sentence = text.no_calls_sentence(filters.since, filters.until, filters.tz)
+    sentence = text.no_calls_sentence(*shown_period(filters, given), filters.tz)
     if subject:
         sentence = sentence.replace("No calls", f"No calls to {subject}", 1)
     hidden = figures.get("test_calls_hidden", 0)
@@ -201,7 +201,7 @@ class DashboardPage:
         context.update(
             {
                 "filters": filters,
-                "period": text.period(filters.since, filters.until, filters.tz),
+                "period": text.period(*shown_period(filters, self.params), filters.tz),
                 "time_zone": str(filters.tz),
                 "empty": empty_message(figures, filters, self.params),
                 "tiles": rate_tiles(figures, filters),

@@ -260,7 +260,7 @@ def pipeline(figures, filters):
 def command_errors(figures):
     table = Table("command-errors", "Command errors", ["Error", "Commands"])
     for row in figures["pipeline"]["command_errors"]:
-        table.rows.append([plain(row["error"]), number(row["commands"])])
+        table.rows.append([plain(text.command_error(row["error"])), number(row["commands"])])
     return table
 
 
@@ -270,8 +270,8 @@ def _linked(cell, url):
 
 # --- the per-menu page ----------------------------------------------------------------------
 
-# Nodes that ask the caller again after an invalid answer or silence: tries mean something.
-ASKING_KINDS = DTMF_KINDS | {"ai_gather"}
+# Nodes that ask the caller again after an invalid key or silence: tries mean something.
+ASKING_KINDS = DTMF_KINDS
 # The order keys are listed in: the keypad's, then how else a visit can end.
 KEYPAD_ORDER = "1234567890*#"
 OTHER_EXITS = (
@@ -317,7 +317,7 @@ def funnel(figures, filters, definition):
         node = nodes.get(key, {})
         kind = node.get("kind") or row.get("kind", "")
         exits = row["exits"]
-        left = "; ".join(f"{text.exit_label(e)}: {n:,}" for e, n in exits.items())
+        left = "; ".join(f"{text.exit_label(e, kind)}: {n:,}" for e, n in exits.items())
         hangups = exits.get(outcomes.EXIT_HANGUP, 0)
         table.rows.append(
             [

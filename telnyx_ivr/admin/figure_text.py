@@ -53,12 +53,27 @@ def milliseconds(value):
     return display.milliseconds(value) if value is not None else NONE
 
 
+def command_error(key):
+    """A command error as the figures group them ("422 90018", "503", "no answer"), in
+    words: "HTTP 422, Telnyx error 90018"."""
+    status, _, code = key.partition(" ")
+    if not status.isdigit():
+        return key
+    return f"HTTP {status}" + (f", Telnyx error {code}" if code else "")
+
+
 def outcome_label(outcome):
     return outcomes.LABELS.get(outcome, outcome)
 
 
-def exit_label(exit):
+# An AI gather's answers are not keys.
+AI_EXIT_WORDS = {outcomes.EXIT_VALID: "valid answer", outcomes.EXIT_INVALID: "invalid answer"}
+
+
+def exit_label(exit, kind=""):
     """How a visit left its node, for people ("pressed 1", "invalid key", "hung up")."""
+    if kind == "ai_gather" and exit in AI_EXIT_WORDS:
+        return AI_EXIT_WORDS[exit]
     return outcomes.exit_label(exit)
 
 

@@ -4,8 +4,9 @@ The rules live in telnyx_ivr.analytics.filters (``parse_filters``); this only sh
 parameters back with what that said about them."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from ..analytics.filters import TRUE
@@ -56,7 +57,7 @@ def filter_fields(params, filters=None, errors=None, *, menu=None):
 
     since, until = given("since"), given("until")
     if filters is not None:
-        since, until = period_params(filters)
+        since, until = period_params(filters, params)
     fields = [
         FilterField("since", "Since", _date_kind(since), since, help="from this day on"),
         FilterField("until", "Until", _date_kind(until), until, help="up to this day, included"),
@@ -108,11 +109,21 @@ def filter_fields(params, filters=None, errors=None, *, menu=None):
     return fields
 
 
-def period_params(filters):
+def shown_period(filters, given):
+    """The period as the page words it: without an ``until`` in ``given`` (the request's
+    parameters) the filters end now, which the page shows as "up to today, included"."""
+    until = filters.until
+    if not _given(given, "until"):
+        today = (until - timedelta(microseconds=1)).astimezone(filters.tz).date()
+        until = timezone.make_aware(datetime.combine(today + timedelta(days=1), time()), filters.tz)
+    return filters.since, until
+
+
+def period_params(filters, given):
     """``since`` and ``until`` as a person gives them: whole days as dates (``until`` the
     last day included), other edges as local times ("2026-12-01T09:30")."""
-    since = filters.since.astimezone(filters.tz)
-    until = filters.until.astimezone(filters.tz)
+    since, until = shown_period(filters, given)
+    since, until = since.astimezone(filters.tz), until.astimezone(filters.tz)
 
     def midnight(moment):
         return (moment.hour, moment.minute) == (0, 0)
@@ -125,12 +136,17 @@ def period_params(filters):
     )
 
 
+def _given(params, name):
+    value = params.get(name)
+    return bool(value.strip()) if isinstance(value, str) else False
+
+
 def page_params(filters, given, **changes):
     """Query parameters for a link to a dashboard page with ``filters`` and ``changes``: the
     period as ``period_params`` words it, and the bucket only when ``given`` (the request's
     parameters) chose one, so the next page fits its bars to the period again."""
     params = filters.params(**changes)
-    params["since"], params["until"] = period_params(filters)
+    params["since"], params["until"] = period_params(filters, given)
     if not (given.get("bucket") or "bucket" in changes):
         params.pop("bucket", None)
     return {name: value for name, value in params.items() if value}

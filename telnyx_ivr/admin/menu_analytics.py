@@ -18,7 +18,7 @@ from ..models import Dashboard, Menu
 from . import charts, figure_tables
 from . import figure_text as text
 from .dashboard import bad_filters_response, csv_filename, csv_url, empty_message, rate_tiles
-from .filter_form import filter_fields, page_params
+from .filter_form import filter_fields, page_params, shown_period
 from .links import call_list_url
 
 HANG_UP_WORDS = {text.exit_label(outcomes.EXIT_HANGUP), text.exit_label(outcomes.EXIT_ERROR)}
@@ -143,7 +143,7 @@ class MenuPage:
             {
                 "filters": filters,
                 "version": self.version,
-                "period": text.period(filters.since, filters.until, filters.tz),
+                "period": text.period(*shown_period(filters, self.params), filters.tz),
                 "time_zone": str(filters.tz),
                 "tiles": rate_tiles(figures, filters),
                 "dashboard_url": reverse("admin:telnyx_ivr_dashboard_changelist")
