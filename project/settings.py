@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from .env import database_from_url, env_bool, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
     "roll-up-telnyx-call-log": {
         "task": "telnyx_ivr.tasks.roll_up_call_log",
         "schedule": 60.0,
+    },
+    # Nightly; it prunes nothing until TELNYX_IVR["RETENTION_DAYS"] is set.
+    "prune-telnyx-call-log": {
+        "task": "telnyx_ivr.tasks.prune_call_log",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 

@@ -49,6 +49,10 @@ DEFAULTS = {
     # Events still pending this long after they arrived are queued again by
     # telnyx_ivr.tasks.requeue_stale_events (run it from Celery beat).
     "STALE_EVENT_SECONDS": 300,
+    # --- Retention ------------------------------------------------------------------------
+    # Days the call log keeps webhook and command bodies (and whole calls, when asked to
+    # prune those): manage.py ivr_prune and telnyx_ivr.tasks.prune_call_log. None keeps all.
+    "RETENTION_DAYS": None,
     # --- Read API (telnyx_ivr.api) --------------------------------------------------------
     # Who may read the call log over the API, as DRF permission classes (dotted paths).
     # Authentication is the host's REST_FRAMEWORK setting.

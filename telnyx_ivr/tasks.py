@@ -9,6 +9,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from .analytics.rollups import roll_up
+from .calls.retention import prune, retention_days
 from .conf import ivr_settings
 from .ingest import enqueue
 from .models import WebhookEvent
@@ -71,3 +72,23 @@ def schedule_retry(later):
 def roll_up_call_log():
     """Sum the call log's finished rows into the dashboards' roll-ups (run it from beat)."""
     return roll_up()
+
+
+@shared_task(ignore_result=True, **DATABASE_RETRY)
+def prune_call_log(calls=False):
+    """Empty the bodies of webhook events and commands older than RETENTION_DAYS, and with
+    ``calls`` delete whole old calls (run it daily from beat). Does nothing when the setting
+    is None (keep everything). Returns what it pruned."""
+    days = retention_days()
+    if days is None:
+        return None
+    result = prune(days, calls=calls)
+    logger.info(
+        "Pruned the call log older than %d day(s): %d call(s) deleted, bodies of %d event(s) "
+        "and %d command(s) emptied",
+        days,
+        result.deleted_calls,
+        result.event_bodies,
+        result.command_bodies,
+    )
+    return result.as_dict()
