@@ -20,6 +20,7 @@ class Option:
     value: str
     label: str
     group: str = ""  # the menu a version belongs to (its slug)
+    group_label: str = ""  # and its name
 
 
 @dataclass
@@ -35,14 +36,11 @@ class FilterField:
     @property
     def groups(self):
         """Select options by menu: ``[(slug, name, [Option])]`` (one unnamed group without)."""
-        grouped = {}
+        grouped, names = {}, {}
         for option in self.options:
             grouped.setdefault(option.group, []).append(option)
-        return [(slug, _menu_names().get(slug, ""), options) for slug, options in grouped.items()]
-
-
-def _menu_names():
-    return dict(Menu.objects.values_list("slug", "name"))
+            names[option.group] = option.group_label
+        return [(slug, names[slug], options) for slug, options in grouped.items()]
 
 
 def filter_fields(params, filters=None, errors=None, *, menu=None):
@@ -158,7 +156,7 @@ def _date_kind(value):
 
 
 def _version_options(menu):
-    versions = MenuVersion.objects.select_related("menu").order_by("menu__name", "-number")
+    versions = MenuVersion.objects.order_by("menu__name", "menu_id", "-number")
     if menu is not None:
         versions = versions.filter(menu=menu)
         live = menu.live_version.number if menu.live_version_id else None
@@ -166,13 +164,14 @@ def _version_options(menu):
     else:
         first = Option("", "All versions")
     options, per_menu = [first], {}
-    for version in versions:
-        seen = per_menu.setdefault(version.menu_id, 0)
+    rows = versions.values_list(
+        "pk", "number", "menu_id", "menu__slug", "menu__name", "menu__live_version"
+    )
+    for pk, number, menu_id, slug, name, live_pk in rows:
+        seen = per_menu.setdefault(menu_id, 0)
         if seen >= MAX_VERSIONS:
             continue
-        per_menu[version.menu_id] = seen + 1
-        live = " (live)" if version.menu.live_version_id == version.pk else ""
-        options.append(
-            Option(str(version.number), f"version {version.number}{live}", version.menu.slug)
-        )
+        per_menu[menu_id] = seen + 1
+        live = " (live)" if live_pk == pk else ""
+        options.append(Option(str(number), f"version {number}{live}", slug, name))
     return options
