@@ -286,6 +286,7 @@ def test_an_empty_period_says_so(admin_client, berlin):
     assert "No calls between 1 and 7 December." in text(content)
     assert "test call" not in text(content).replace("Include test calls", "")
     assert 'class="ivr-chart"' not in content
+    assert 'id="ivr-calls-link"' not in content  # no list of no calls to open
     one_day = page(admin_client, DASHBOARD, {"since": "2026-12-01", "until": "2026-12-01"})
     assert "No calls on 1 December." in text(one_day)
 
