@@ -188,7 +188,7 @@ class MenuPage:
     def traffic(self):
         definition, filters = self.definition, self.filters
         nodes = definition.get("nodes") or {}
-        calls = figures_module._calls(filters)
+        calls = figures_module.kept_calls(filters)
         results = {
             key: traffic.valid_results(calls, key)
             for key, node in nodes.items()

@@ -7,9 +7,11 @@ docs/dashboards.md.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from ..models import (
@@ -23,12 +25,13 @@ from ..models import (
     WebhookEvent,
 )
 from . import histograms, outcomes
+from .json_sums import summed_maps
 from .rollups import CallSum, NodeSum, PipelineSum, bucket_of, call_sums, pipeline_sums
 
 # --- loading the sums -----------------------------------------------------------------------
 
 
-def _calls(filters):
+def kept_calls(filters):
     """The counted calls the filters keep (any state, rolled up or not)."""
     calls = Call.objects.counted().filter(
         started_at__gte=filters.since, started_at__lt=filters.until
@@ -62,7 +65,7 @@ def _rollups(model, filters, *, menu_field="menu_version__menu"):
 def _live(filters):
     """Sums of the calls the roll-ups do not hold: in progress, just ended, or (with a caller
     number, which the roll-ups are not kept by) every call kept."""
-    calls = _calls(filters)
+    calls = kept_calls(filters)
     if not filters.from_number:
         calls = calls.filter(rolled_up=False)
     calls = list(calls)
@@ -73,57 +76,97 @@ def _live(filters):
     return call_sums(calls, steps)
 
 
-def call_and_node_sums(filters, *, nodes=True):
-    """``({key: CallSum}, {key + (node,): NodeSum})`` for the filters: roll-ups plus live."""
-    call_totals, node_totals = _live(filters)
-    call_totals, node_totals = dict(call_totals), dict(node_totals)
-    if filters.from_number:
-        return call_totals, node_totals
-    for row in _rollups(CallRollup, filters, menu_field="menu"):
-        key = (row.bucket, row.menu_version_id, row.to_number, row.is_test)
-        total = CallSum(
-            menu_id=row.menu_id,
-            by_outcome={outcome: getattr(row, outcome, 0) for outcome in outcomes.OUTCOMES},
-            menu_seconds=histograms.load(row.menu_seconds),
-            destinations=dict(row.destinations),
+@dataclass
+class Sums:
+    """What the figures are made of: calls by outcome per period (hour or day of the filters'
+    time zone), all calls together, and the visits per (menu version, node)."""
+
+    periods: dict = field(default_factory=dict)  # local start -> {outcome: calls}
+    calls: CallSum = field(default_factory=CallSum)
+    nodes: dict = field(default_factory=lambda: defaultdict(NodeSum))  # (version, node) ->
+
+
+def sums(filters, *, all_nodes):
+    """The ``Sums`` of the filters: roll-ups (added up by the database) plus the live part.
+    ``all_nodes``: every node's visits; otherwise only AI gathers'."""
+    found = Sums()
+    live_calls, live_nodes = _live(filters)
+    for (bucket, *_), total in live_calls.items():
+        found.calls.add(total)
+        row = found.periods.setdefault(_local_start(bucket, filters), _no_calls())
+        for outcome, count in total.by_outcome.items():
+            row[outcome] += count
+    for (_, version, _, _, node), total in live_nodes.items():
+        if all_nodes or total.node_kind == "ai_gather":
+            found.nodes[(version, node)].add(total)
+    if filters.from_number:  # the roll-ups are not kept by caller: the live part is all
+        return found
+
+    calls = _rollups(CallRollup, filters, menu_field="menu")
+    periods = (
+        calls.annotate(start=Trunc("bucket", filters.bucket, tzinfo=filters.tz))
+        .values("start")
+        .annotate(**{outcome: Sum(outcome) for outcome in outcomes.ENDED_OUTCOMES})
+    )
+    for row in periods:
+        counts = found.periods.setdefault(row.pop("start"), _no_calls())
+        for outcome, count in row.items():
+            counts[outcome] += count
+            found.calls.by_outcome[outcome] += count
+    maps = summed_maps(calls, ["destinations", "menu_seconds"])
+    found.calls.add(
+        CallSum(
+            destinations=maps["destinations"].get((), {}),
+            menu_seconds=histograms.load(maps["menu_seconds"].get(())),
         )
-        total.by_outcome[outcomes.IN_PROGRESS] = 0
-        call_totals[key] = call_totals[key].add(total) if key in call_totals else total
-    if nodes:
-        for row in _rollups(NodeRollup, filters):
-            key = (row.bucket, row.menu_version_id, row.to_number, row.is_test, row.node_key)
-            total = NodeSum(
-                node_kind=row.node_kind,
-                visits=row.visits,
-                calls=row.calls,
-                tries=row.tries,
-                exits=dict(row.exits),
-                seconds=histograms.load(row.seconds),
-                filled=dict(row.filled),
+    )
+
+    visits = _rollups(NodeRollup, filters)
+    if not all_nodes:
+        visits = visits.filter(node_kind="ai_gather")
+    keys = ("menu_version_id", "node_key")
+    counted = visits.values(*keys, "node_kind").annotate(
+        visits_=Sum("visits"), calls_=Sum("calls"), tries_=Sum("tries")
+    )
+    maps = summed_maps(visits, ["exits", "seconds", "filled"], group_by=keys)
+    for row in counted:
+        key = (row["menu_version_id"], row["node_key"])
+        found.nodes[key].add(
+            NodeSum(
+                node_kind=row["node_kind"],
+                visits=row["visits_"],
+                calls=row["calls_"],
+                tries=row["tries_"],
+                exits=maps["exits"].get(key, {}),
+                seconds=histograms.load(maps["seconds"].get(key)),
+                filled=maps["filled"].get(key, {}),
             )
-            node_totals[key] = node_totals[key].add(total) if key in node_totals else total
-    return call_totals, node_totals
+        )
+    return found
+
+
+def _no_calls():
+    return dict.fromkeys(outcomes.OUTCOMES, 0)
 
 
 def pipeline_sum(filters):
     """The pipeline's ``PipelineSum`` for the period (site-wide: menus and numbers aside)."""
-    total = PipelineSum()
     rows = PipelineRollup.objects.filter(bucket__gte=filters.since, bucket__lt=filters.until)
     if not filters.include_test:
         rows = rows.filter(is_test=False)
-    for row in rows:
-        total.add(
-            PipelineSum(
-                processed=row.processed,
-                failed=row.failed,
-                queue_wait_ms=histograms.load(row.queue_wait_ms),
-                commands=row.commands,
-                command_failures=row.command_failures,
-                retries=row.retries,
-                latency_ms=histograms.load(row.latency_ms),
-                errors=dict(row.errors),
-            )
-        )
+    counts = rows.aggregate(
+        **{
+            name: Coalesce(Sum(name), 0)
+            for name in ("processed", "failed", "commands", "command_failures", "retries")
+        }
+    )
+    maps = summed_maps(rows, ["queue_wait_ms", "latency_ms", "errors"])
+    total = PipelineSum(
+        **counts,
+        queue_wait_ms=histograms.load(maps["queue_wait_ms"].get(())),
+        latency_ms=histograms.load(maps["latency_ms"].get(())),
+        errors=maps["errors"].get((), {}),
+    )
     period = {"received_at__gte": filters.since, "received_at__lt": filters.until}
     events = list(
         WebhookEvent.objects.filter(rolled_up=False, **period).only(
@@ -152,12 +195,10 @@ def pipeline_sum(filters):
 
 def dashboard(filters):
     """Everything the dashboard shows, as plain numbers."""
-    call_totals, node_totals = call_and_node_sums(filters)
-    overall = CallSum()
-    for total in call_totals.values():
-        overall.add(total)
-    by_outcome = {outcome: overall.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
+    found = sums(filters, all_nodes=bool(filters.menu))
+    by_outcome = {outcome: found.calls.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
     pipeline = pipeline_sum(filters)
+    destinations = found.calls.destinations
     figures = {
         "period": {
             "since": filters.since.isoformat(),
@@ -167,14 +208,14 @@ def dashboard(filters):
         },
         "calls": {"total": sum(by_outcome.values()), "by_outcome": by_outcome},
         "rates": outcomes.rates(by_outcome),
-        "series": series(call_totals, filters),
+        "series": series(found.periods, filters),
         "transfers": [
             {"to": number, "calls": count}
-            for number, count in sorted(overall.destinations.items(), key=lambda i: (-i[1], i[0]))
+            for number, count in sorted(destinations.items(), key=lambda i: (-i[1], i[0]))
         ],
-        "time_in_menu_seconds": histograms.percentiles(overall.menu_seconds, (50, 90, 95)),
-        "ai_gathers": ai_gathers(node_totals),
-        "nodes": nodes(node_totals) if filters.menu else [],
+        "time_in_menu_seconds": histograms.percentiles(found.calls.menu_seconds, (50, 90, 95)),
+        "ai_gathers": ai_gathers(found.nodes),
+        "nodes": nodes(found.nodes) if filters.menu else [],
         "latency_ms": histograms.percentiles(pipeline.latency_ms),
         "pipeline": pipeline_figures(pipeline),
     }
@@ -187,36 +228,31 @@ def hidden_test_calls(filters, total):
     (0 otherwise): the page then says so and offers to include them."""
     if filters.include_test or total:
         return 0
-    return _calls(filters.with_changes(include_test=True)).filter(is_test=True).count()
+    return kept_calls(filters.with_changes(include_test=True)).filter(is_test=True).count()
 
 
 def menu_figures(filters):
     """The per-menu page: the funnel of every node of ``filters.version``."""
-    call_totals, node_totals = call_and_node_sums(filters)
-    overall = CallSum()
-    for total in call_totals.values():
-        overall.add(total)
-    by_outcome = {outcome: overall.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
+    found = sums(filters, all_nodes=True)
+    by_outcome = {outcome: found.calls.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
     total = sum(by_outcome.values())
     return {
         "calls": {"total": total, "by_outcome": by_outcome},
         "rates": outcomes.rates(by_outcome),
-        "nodes": nodes(node_totals),
+        "nodes": nodes(found.nodes),
         "test_calls_hidden": hidden_test_calls(filters, total),
     }
 
 
-def series(call_totals, filters):
+def series(periods, filters):
     """Calls per hour or day of the period (in its time zone), by outcome; empty ones too."""
-    starts = _bucket_starts(filters)
-    counts = {start: dict.fromkeys(outcomes.OUTCOMES, 0) for start in starts}
-    for (bucket, *_), total in call_totals.items():
-        start = _local_start(bucket, filters)
-        row = counts.setdefault(start, dict.fromkeys(outcomes.OUTCOMES, 0))
-        for outcome, count in total.by_outcome.items():
-            row[outcome] += count
+    counts = {start: _no_calls() for start in _bucket_starts(filters)}
+    for start, row in periods.items():
+        counts.setdefault(start, _no_calls())
+        for outcome, count in row.items():
+            counts[start][outcome] += count
     return [
-        {"start": start.isoformat(), "total": sum(row.values()), **row}
+        {"start": start.astimezone(filters.tz).isoformat(), "total": sum(row.values()), **row}
         for start, row in sorted(counts.items())
     ]
 
@@ -240,11 +276,11 @@ def _bucket_starts(filters):
     return starts
 
 
-def nodes(node_totals):
-    """Per node (of one menu, summed over its buckets): visits, calls, exits, drop-off."""
+def nodes(node_sums):
+    """Per node (of one menu, its versions added up): visits, calls, exits, drop-off."""
     merged = defaultdict(NodeSum)
-    for key, total in node_totals.items():
-        merged[key[-1]].add(total)
+    for (_, node), total in node_sums.items():
+        merged[node].add(total)
     rows = []
     for key, total in sorted(merged.items(), key=lambda item: (-item[1].visits, item[0])):
         hung_up = total.exits.get(outcomes.EXIT_HANGUP, 0)
@@ -262,14 +298,14 @@ def nodes(node_totals):
     return rows
 
 
-def ai_gathers(node_totals):
+def ai_gathers(node_sums):
     """Per AI gather node (by menu): valid rate, median length, how often each field was filled."""
-    versions = {key[1] for key in node_totals}
+    versions = {version for version, _ in node_sums}
     menus = dict(MenuVersion.objects.filter(pk__in=versions).values_list("pk", "menu__slug"))
     merged = defaultdict(NodeSum)
-    for key, total in node_totals.items():
+    for (version, node), total in node_sums.items():
         if total.node_kind == "ai_gather":
-            merged[(menus.get(key[1], ""), key[-1])].add(total)
+            merged[(menus.get(version, ""), node)].add(total)
     rows = []
     for (menu, node), total in sorted(merged.items()):
         valid = total.exits.get(outcomes.EXIT_VALID, 0)

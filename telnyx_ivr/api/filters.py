@@ -95,6 +95,6 @@ class CallFilterSet(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         # The rule for which calls a period, menu and numbers keep lives in figures: a
         # queryset of exactly those calls, narrowed by the view's own (select_related...).
-        kept = queryset & figures._calls(self.form.period)
+        kept = queryset & figures.kept_calls(self.form.period)
         outcome = self.form.cleaned_data.get("outcome")
         return kept.filter(outcome=outcome) if outcome else kept
