@@ -6,6 +6,7 @@ opens database connections of its own; what it reports goes back through a queue
 """
 
 import multiprocessing
+import os
 import queue as queues
 import sys
 import traceback
@@ -14,6 +15,10 @@ from django.db import connections
 
 # How long a lane that has exited gets for its last words to arrive.
 LAST_WORDS_SECONDS = 2.0
+
+
+class Orphaned(Exception):
+    """The process that started the lanes has gone (killed): a lane stops at once."""
 
 
 def why_not():
@@ -44,7 +49,10 @@ def run(jobs, work, on_result, error):
     channel = context.Queue()
     processes = [
         context.Process(
-            target=_lane, args=(work, lane, channel, error), name=f"lane-{lane}", daemon=True
+            target=_lane,
+            args=(work, lane, channel, error, os.getpid()),
+            name=f"lane-{lane}",
+            daemon=True,
         )
         for lane in range(jobs)
     ]
@@ -97,9 +105,17 @@ def _dead_lane(processes, running, channel, on_result):
     return None
 
 
-def _lane(work, lane, channel, error):
+def _lane(work, lane, channel, error, parent):
+    def emit(*args):
+        # A parent killed outright cannot stop its lanes; they stop themselves.
+        if os.getppid() != parent:
+            raise Orphaned
+        channel.put(("result", lane, args))
+
     try:
-        work(lane, lambda *args: channel.put(("result", lane, args)))
+        work(lane, emit)
+    except Orphaned:
+        pass
     except error as exc:
         channel.put(("error", lane, str(exc)))
     except Exception as exc:

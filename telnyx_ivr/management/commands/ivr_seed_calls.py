@@ -2,6 +2,8 @@
 the dashboards to show something (telnyx_ivr.calls.seeding)."""
 
 import argparse
+import logging
+from contextlib import contextmanager
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +14,7 @@ from ...models import Call
 from ...simulator.script import ScriptError
 
 PROGRESS_EVERY = 100
+APP_LOGGER = "telnyx_ivr"
 
 
 def _whole_number(text):
@@ -54,28 +57,29 @@ class Command(BaseCommand):
         )
 
     def handle(self, **options):
-        if options["if_empty"] and Call.objects.exists():
-            self.stdout.write("The call log has calls already: no calls seeded.")
-            return
         count, days = options["calls"], options["days"]
         if count < 1:
             raise CommandError(f"--calls must be at least 1, not {count}")
         if days < 1:
             raise CommandError(f"--days must be at least 1, not {days}")
+        if options["if_empty"] and Call.objects.exists():
+            self.stdout.write("The call log has calls already: no calls seeded.")
+            return
 
         def progress(done, total):
             if done % PROGRESS_EVERY == 0 and done < total:
                 self.stdout.write(f"  {done} of {total} calls played")
 
         try:
-            report = seed_calls(
-                count,
-                days,
-                slug=options["menu"],
-                seed=options["seed"],
-                jobs=options["jobs"],
-                progress=progress,
-            )
+            with _app_logs(quiet=options["verbosity"] < 2):
+                report = seed_calls(
+                    count,
+                    days,
+                    slug=options["menu"],
+                    seed=options["seed"],
+                    jobs=options["jobs"],
+                    progress=progress,
+                )
         except (SeedError, ImproperlyConfigured, ScriptError) as exc:
             raise CommandError(str(exc)) from None
         outcomes = ", ".join(
@@ -91,3 +95,17 @@ class Command(BaseCommand):
         )
         for problem in report.problems:
             self.stderr.write(f"  problem: {problem}")
+
+
+@contextmanager
+def _app_logs(quiet):
+    """The app's INFO lines (each refused command of a simulated outage, say) are left out
+    unless asked for with -v 2; its warnings and errors still show."""
+    logger = logging.getLogger(APP_LOGGER)
+    saved = logger.level
+    if quiet and logger.getEffectiveLevel() < logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
