@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """The two set-up commands of the README. Needs nothing but Python 3.11+.
 
-    python3 dev.py run    # virtualenv, install, migrate, demo login, example menus; web server,
-                          # Celery worker and the Telnyx simulator; one simulated call per menu
+    python3 dev.py run    # virtualenv, install, migrate, demo login, example menus, demo calls
+                          # for the dashboards; web server, Celery worker and beat, the Telnyx
+                          # simulator; one simulated call per menu
     python3 dev.py test   # virtualenv, install with test extras, the whole test suite
     python3 dev.py simulate --press 2 --press 1   # one more simulated call to a running `run`
 
 Everything after ``test`` goes to pytest (``python3 dev.py test -k webhook``), everything after
 ``simulate`` to ``manage.py ivr_simulate`` (with the settings ``run`` gives the app).
 ``run`` reads IVR_HOST, IVR_PORT (web server, default 127.0.0.1:8000), IVR_SIMULATOR_PORT
-(default 8001) and IVR_VAR_DIR (default var/).
+(default 8001), IVR_VAR_DIR (default var/) and IVR_SEED_CALLS (demo calls played when the call
+log is empty, default 300; 0 plays none).
 """
 
 import collections
@@ -39,6 +41,9 @@ EXAMPLE_MENUS = ["classic_tree", "ai_intake"]  # shipped with the app: ivr_impor
 HOST, PORT = os.environ.get("IVR_HOST", "127.0.0.1"), os.environ.get("IVR_PORT", "8000")
 SIMULATOR_PORT = os.environ.get("IVR_SIMULATOR_PORT", "8001")
 VAR_DIR = ROOT / os.environ.get("IVR_VAR_DIR", "var")  # as project/settings.py reads it
+SEED_CALLS = os.environ.get("IVR_SEED_CALLS", "300")
+SEED_DAYS = 7  # the dashboard's default period
+DASHBOARD = "/admin/telnyx_ivr/dashboard/?include_test=1"  # the demo calls are test calls
 READY_SECONDS = 60
 STOP_SECONDS = 15
 # One call through each example menu at start-up: (menu, ivr_simulate arguments).
@@ -227,6 +232,22 @@ def check_port(host, port, what, variable):
             ) from None
 
 
+def beat_command():
+    # Its schedule file in var/, not in the checkout.
+    schedule = str(VAR_DIR / "celerybeat-schedule")
+    return [PYTHON, "-m", "celery", "-A", "project", "beat", "-l", "INFO", "--schedule", schedule]
+
+
+def calls_to_seed():
+    try:
+        count = int(SEED_CALLS)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise Failure(f"IVR_SEED_CALLS={SEED_CALLS!r} is not a number of calls (0 plays none)")
+    return count
+
+
 # --- the processes of a run ----------------------------------------------------------------
 
 
@@ -394,6 +415,7 @@ def stop_on_signals():
 def run():
     stopping = stop_on_signals()
     ensure_venv("server")
+    seed_calls = calls_to_seed()
     keys = simulator_keys()
     env = run_environment(keys)
     check_port(HOST, PORT, "web server", "IVR_PORT")
@@ -403,8 +425,16 @@ def run():
     say("loading the example menus (kept as they are if you have edited them)")
     examples = [f"--example={name}" for name in EXAMPLE_MENUS]
     setup("ivr_import", *examples, "--publish", "--skip-existing", env=env)
+    if seed_calls:
+        say(
+            f"demo calls for the dashboards: {seed_calls} simulated calls over the past "
+            f"{SEED_DAYS} days, played once, into an empty call log (a minute or two)"
+        )
+        seeding = ["--calls", str(seed_calls), "--days", str(SEED_DAYS), "--if-empty"]
+        setup("ivr_seed_calls", *seeding, env=env)
     say(
-        "starting the web server, a Celery worker and the Telnyx simulator "
+        "starting the web server, a Celery worker, Celery beat (which rolls the call log up "
+        "into the dashboards' figures every minute) and the Telnyx simulator "
         f"(logs in {VAR_DIR / 'logs'}; Ctrl-C stops them all)"
     )
     base = f"http://{local_host()}:{PORT}"
@@ -422,6 +452,7 @@ def run():
                 env,
                 echo,
             ),
+            group.start("beat", beat_command(), env, echo),
             group.start("simulator", [PYTHON, "manage.py", "ivr_simulator"], env, echo),
         ]
         wait_ready(
@@ -437,6 +468,7 @@ def run():
         play_demo_calls(group, servers, env)
         TERMINAL.write(
             f"\n    Admin:      {base}/admin/\n"
+            f"    Dashboard:  {base}{DASHBOARD}\n"
             f"    Login:      {DEMO_USER} / {DEMO_PASSWORD}\n"
             f"    Webhook:    {base}/telnyx/webhook/\n"
             f"    Simulator:  http://127.0.0.1:{SIMULATOR_PORT}/v2 "

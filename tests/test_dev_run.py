@@ -1,7 +1,7 @@
 """``python3 dev.py run``, the README's run command, as a user runs it: on free ports with a
-fresh var/ folder it starts the web server, a worker and the simulator, plays one simulated
-call through each example menu, serves the admin, and Ctrl-C, SIGTERM, a hang-up or a reader
-that goes away stops every child."""
+fresh var/ folder it seeds demo calls for the dashboards, starts the web server, a worker, beat
+and the simulator, plays one simulated call through each example menu, serves the admin and
+the dashboard, and Ctrl-C, SIGTERM, a hang-up or a reader that goes away stops every child."""
 
 import contextlib
 import os
@@ -19,7 +19,11 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-START_SECONDS = 240  # migrate a fresh database, start three processes, play two calls
+START_SECONDS = 240  # migrate a fresh database, seed calls, start four processes, play two calls
+# Demo calls seeded at start-up: a few, where a test looks at them (each takes a fraction of a
+# second of both CPUs); the others start without (IVR_SEED_CALLS=0).
+SEED_CALLS = 12
+DEMO_LOGIN = ("admin", "telnyx-ivr-demo")
 STOP_SECONDS = 60
 # Settings of this test session that must not reach the run: it uses its own var/ folder.
 SESSION_ONLY = (
@@ -85,8 +89,10 @@ class DevRun:
             IVR_VAR_DIR=str(tmp_path / "var"),
             IVR_PORT=str(self.web_port),
             IVR_SIMULATOR_PORT=str(self.simulator_port),
+            IVR_SEED_CALLS="0",
             PYTHONUNBUFFERED="1",
         )
+        self.var = tmp_path / "var"
         child_env.update(env)
         python = shutil.which("python3") or sys.executable
         command = [python, "dev.py", "run"]
@@ -197,10 +203,38 @@ def dev_run(tmp_path):
         run.stop()
 
 
-def test_run_plays_both_example_menus_serves_the_admin_and_stops_every_child(dev_run):
-    run = dev_run()
+def logged_in(base):
+    """A requests session logged in to the admin as the demo user."""
+    session = requests.Session()
+    session.get(f"{base}/admin/login/", timeout=10)
+    username, password = DEMO_LOGIN
+    answer = session.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        headers={"Referer": f"{base}/admin/login/"},
+        timeout=10,
+    )
+    assert answer.url == f"{base}/admin/", answer.text[:500]
+    return session
+
+
+def test_run_seeds_demo_calls_plays_both_example_menus_serves_the_dashboard_and_stops_every_child(
+    dev_run,
+):
+    run = dev_run(IVR_SEED_CALLS=str(SEED_CALLS))
     run.wait_for("Admin:", START_SECONDS)
     output = run.output
+    base = f"http://127.0.0.1:{run.web_port}"
+    assert f"demo calls for the dashboards: {SEED_CALLS} simulated calls" in output
+    assert f"Played {SEED_CALLS} test calls over the past 7 day(s)" in output
+    assert output.index("Played") < output.index("starting the web server")
+    dashboard = f"{base}/admin/telnyx_ivr/dashboard/?include_test=1"
+    assert f"Dashboard:  {dashboard}" in output
     assert "Simulated call from +15550001111 to +15550000100" in output  # classic tree
     assert "caller   pressed 1" in output
     assert "route    main -> sales" in output
@@ -218,8 +252,17 @@ def test_run_plays_both_example_menus_serves_the_admin_and_stops_every_child(dev
     status = requests.get(f"http://127.0.0.1:{run.simulator_port}/_simulator/", timeout=10)
     assert status.status_code == 401  # the simulator answers, and wants its key
 
+    # The dashboard's figures count the seeded calls and the two played since; beat runs.
+    session = logged_in(base)
+    page = session.get(dashboard, timeout=30)
+    assert page.status_code == 200
+    assert "No calls between" not in page.text
+    stats = session.get(f"{base}/telnyx/api/stats/?include_test=1", timeout=30).json()
+    assert stats["calls"]["total"] == SEED_CALLS + 2, stats["calls"]
+    assert "beat: Starting..." in (run.var / "logs" / "beat.log").read_text()
+
     children = run.children = descendants(run.process.pid)
-    assert len(children) >= 3, children  # web server, worker, simulator
+    assert len(children) >= 4, children  # web server, worker, beat, simulator
 
     run.process.send_signal(signal.SIGINT)
     assert run.process.wait(STOP_SECONDS) == 0, run.output
