@@ -18,7 +18,7 @@ from telnyx_ivr.analytics.filters import parse_filters
 from telnyx_ivr.analytics.rollups import roll_up
 from telnyx_ivr.calls.time_shift import shift_call
 from telnyx_ivr.menus.io import import_definition
-from telnyx_ivr.models import Call, CallRollup
+from telnyx_ivr.models import Call, CallRollup, WebhookEvent
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
 
 pytest_plugins = ["telnyx_ivr.pytest_plugin"]
@@ -243,3 +243,19 @@ def test_rolling_up_twice_counts_each_call_once(menus, play):
 def test_outcome_rates_are_shares_of_ended_calls():
     counts = {"completed": 2, "transferred": 1, "abandoned": 1, "failed": 0, "in_progress": 9}
     assert outcomes.rates(counts) == {"containment": 0.5, "abandonment": 0.25, "transfer": 0.25}
+
+
+def test_the_timeline_says_who_hung_up_not_telnyxs_callee(menus, play):
+    """Telnyx reports hangup_source "callee" when this app hangs up an incoming call; the
+    event's note on the timeline read "callee" as if someone else had."""
+    goodbye = play(CLASSIC, [Silence(), Silence(), Silence()])
+    gave_up = play(CLASSIC, [Press("2"), HangUp()])
+
+    def note(call):
+        return WebhookEvent.objects.get(
+            call_control_id=call.call_control_id, event_type="call.hangup"
+        ).note
+
+    assert note(goodbye).endswith("; the menu hung up)")
+    assert "callee" not in note(goodbye)
+    assert note(gave_up).endswith("; the caller hung up)")

@@ -289,3 +289,21 @@ def test_days_given_on_the_command_line_win_over_the_setting(play, settings):
     play(CLASSIC, [Press("1")], old=True)
     assert "the bodies of 0 webhook event(s)" in prune_command()
     assert "the bodies of 0 webhook event(s)" not in prune_command("--days", "30")
+
+
+def test_the_admin_says_in_words_what_pruning_removed(play, client, django_user_model):
+    from django.urls import reverse
+
+    old = play(CLASSIC, [Press("1")], old=True)
+    prune_command(days=30)
+    django_user_model.objects.create_superuser("office", "o@example.com", "pw-12345")
+    client.login(username="office", password="pw-12345")
+    event = WebhookEvent.objects.filter(call_control_id=old.call_control_id).first()
+    command = old.commands.first()
+    for url in (
+        reverse("admin:telnyx_ivr_webhookevent_change", args=[event.pk]),
+        reverse("admin:telnyx_ivr_command_change", args=[command.pk]),
+    ):
+        page = client.get(url).content.decode()
+        assert "by the retention rule (kept 30 days;" in page
+        assert "after_days" not in page  # the marker's JSON is not shown

@@ -245,7 +245,6 @@ class CallAdmin(ReadOnlyAdmin):
     @admin.display(description="ended by")
     def who_ended(self, call):
         if call.ended_by == Call.EndedBy.TRANSFER:
-            # "Ended by: after the transfer" reads as if a word were missing.
             return f"the transfer: the call went on with {call.transferred_to or 'another number'}"
         return call.get_ended_by_display() or "not ended yet"
 

@@ -40,7 +40,7 @@ BY_APP, BY_CALLER, BY_TRANSFER, BY_NETWORK = "app", "caller", "transfer", "netwo
 ENDED_BY_LABELS = {
     BY_APP: "the menu",
     BY_CALLER: "the caller",
-    BY_TRANSFER: "after the transfer",
+    BY_TRANSFER: "the transfer",
     BY_NETWORK: "Telnyx or the network",
 }
 

@@ -302,7 +302,14 @@ class _Run:
             )
         )
         cause = st.hangup_cause or "no cause"
-        return self.record(f"call ended ({cause}, {st.hangup_source or 'unknown source'})")
+        # Telnyx's hangup_source says "callee" when this app hangs up an incoming call.
+        if st.ending in (ENDING_HANGUP_NODE, ENDING_MENU_ERROR) and st.hangup_source != "caller":
+            by = "the menu hung up"
+        elif st.hangup_source == "caller":
+            by = "the caller hung up"
+        else:
+            by = f"hangup source {st.hangup_source or 'unknown'}"
+        return self.record(f"call ended ({cause}; {by})")
 
     # --- node results -------------------------------------------------------------------------
 

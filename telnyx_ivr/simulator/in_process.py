@@ -87,6 +87,10 @@ def site_server(host="127.0.0.1"):
     from django.test import modify_settings
 
     class QuietHandler(WSGIRequestHandler):
+        # Headers and body go out in two writes; without TCP_NODELAY the simulator's delayed
+        # ACK holds every webhook's answer ~40 ms (it keeps its connection alive).
+        disable_nagle_algorithm = True
+
         def log_message(self, format, *args):
             pass  # no access log line per webhook: a seeding run would print thousands
 
