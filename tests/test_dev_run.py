@@ -21,7 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 240  # migrate a fresh database, seed calls, start four processes, play two calls
 # Demo calls seeded at start-up: a few, where a test looks at them (each takes a fraction of a
-# second of both CPUs); the others start without (IVR_SEED_CALLS=0).
+# second of CPU); the others start without (IVR_SEED_CALLS=0).
 SEED_CALLS = 12
 DEMO_LOGIN = ("admin", "telnyx-ivr-demo")
 STOP_SECONDS = 60

@@ -13,7 +13,6 @@ up), so failed calls are in the data too. A caller who hears nothing more, after
 failure, hangs up.
 """
 
-import os
 import random
 import secrets
 import time as clock
@@ -52,7 +51,6 @@ OUTAGE_ACTIONS = {
     ),
     "transfer": ("transfer",),
 }  # fmt: skip
-MAX_JOBS = 4
 CALL_SECONDS = 30.0  # a call that has not ended by then is hung up and reported
 CONNECTION_ID = "7000000000000000001"  # the seeded calls' Telnyx connection
 NUMBER_CANDIDATES = [f"+1555000{n:04d}" for n in range(100, 200)]
@@ -163,7 +161,8 @@ def seed_calls(count, days, *, slug=None, seed=None, jobs=None, now=None, tz=Non
 
     ``seed`` makes the run reproducible: the callers' choices, menus and numbers, and the
     start times (for the same ``now``). ``jobs``: how many processes play calls side by side
-    (default: ``default_jobs()``). ``progress(done, count)`` is called after each call.
+    (default 1; more is faster only with free cores and a database whose writers need not take
+    turns, such as PostgreSQL). ``progress(done, count)`` is called after each call.
     Raises SeedError, before any call, for bad arguments or nothing to call.
     """
     if not isinstance(count, int) or count < 1:
@@ -231,15 +230,9 @@ def _play_lane(plan, lane, jobs, emit):
             emit(call.outcome or "not counted", line.menu.slug, problems)
 
 
-def default_jobs():
-    """Processes to play calls in: one per CPU (up to 4) where the database lets several
-    processes write at once and processes can be forked; else 1."""
-    return min(os.cpu_count() or 1, MAX_JOBS) if lanes.why_not() is None else 1
-
-
 def check_jobs(jobs):
     if jobs is None:
-        return default_jobs()
+        return 1
     if not isinstance(jobs, int) or jobs < 1:
         raise SeedError(f"the number of jobs must be at least 1, not {jobs}")
     why_not = lanes.why_not() if jobs > 1 else None

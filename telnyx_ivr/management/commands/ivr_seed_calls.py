@@ -47,8 +47,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--jobs",
             type=_whole_number,
-            help="processes playing calls side by side (default: one per CPU, up to 4, where "
-            "the database allows it)",
+            help="processes playing calls side by side (default 1; more helps with free cores "
+            "on PostgreSQL, not on SQLite, whose writers take turns)",
         )
         parser.add_argument(
             "--if-empty",
