@@ -53,6 +53,12 @@ DEFAULTS = {
     # Days the call log keeps webhook and command bodies (and whole calls, when asked to
     # prune those): manage.py ivr_prune and telnyx_ivr.tasks.prune_call_log. None keeps all.
     "RETENTION_DAYS": None,
+    # --- Health (the health/ endpoint and manage.py ivr_health) -------------------------
+    # A webhook event still pending, or a command still unsent, this long is reported.
+    "HEALTH_EVENT_WAIT_SECONDS": 30,
+    "HEALTH_COMMAND_WAIT_SECONDS": 30,
+    # How long the broker may take to accept a connection before it counts as down.
+    "HEALTH_BROKER_TIMEOUT_SECONDS": 0.5,
     # --- Read API (telnyx_ivr.api) --------------------------------------------------------
     # Who may read the call log over the API, as DRF permission classes (dotted paths).
     # Authentication is the host's REST_FRAMEWORK setting.
