@@ -251,6 +251,11 @@ def calls_to_seed():
 # --- the processes of a run ----------------------------------------------------------------
 
 
+# Worker features the IVR does not use; their reconnect after a broker restart is where
+# workers were seen to crash (gossip: AttributeError on 'connection_errors').
+WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
+
 class Group:
     """Every process ``run`` starts (web server, worker, simulator, demo calls, and whatever they
     start in turn) in one process group that is not dev.py's: a terminal's Ctrl-C reaches dev.py
@@ -267,10 +272,15 @@ class Group:
         else:
             options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
         child = Child(name, args, env, echo, label, options)
+        child.started = (args, env, echo, label)
         if self.pgid is None and os.name == "posix":
             self.pgid = child.process.pid
         self.children.append(child)
         return child
+
+    def restart(self, child):
+        """Start ``child`` again, as it was started; returns the new Child."""
+        return self.start(child.name, *child.started)
 
     def interrupt(self):
         """Ask every process in the group to stop. SIGTERM, not SIGINT: a child inherits SIGINT
@@ -350,12 +360,30 @@ def answers(url, headers=None):
         return False
 
 
-def keep_watch(servers, seconds):
-    """Wait ``seconds``. A server that has exited ends the run with a Failure, a closed output
-    with an OutputClosed: there is no one left to run it for."""
-    for child in servers:
-        if child.exited():
+# A worker may exit on its own (a broker that went away, say): it is started again, as compose
+# restarts it, unless it keeps exiting.
+RESTARTED = frozenset({"worker", "beat"})
+MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
+restarts = collections.deque(maxlen=MAX_RESTARTS)
+
+
+def keep_watch(servers, seconds, group=None):
+    """Wait ``seconds``. A worker that has exited is started again; another server that has
+    exited ends the run with a Failure, a closed output with an OutputClosed: there is no
+    one left to run it for."""
+    for index, child in enumerate(servers):
+        if not child.exited():
+            continue
+        now = time.monotonic()
+        if (
+            group is None
+            or child.name not in RESTARTED
+            or (len(restarts) == MAX_RESTARTS and now - restarts[0] < RESTART_WINDOW)
+        ):
             raise Failure(child.report())
+        restarts.append(now)
+        say(f"the {child.name} exited with status {child.process.returncode}; starting it again")
+        servers[index] = group.restart(child)
     if TERMINAL.closed(seconds):
         raise OutputClosed
 
@@ -448,7 +476,19 @@ def run():
             ),
             group.start(
                 "worker",
-                [PYTHON, "-m", "celery", "-A", "project", "worker", "-l", "INFO", "--pool", "solo"],
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "project",
+                    "worker",
+                    "-l",
+                    "INFO",
+                    "--pool",
+                    "solo",
+                    *WORKER_FLAGS,
+                ],
                 env,
                 echo,
             ),
@@ -476,7 +516,7 @@ def run():
         )
         echo.set()
         while True:
-            keep_watch(servers, 0.5)
+            keep_watch(servers, 0.5, group)
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM or a hang-up: stopped as asked
         status = 0
     except OutputClosed:

@@ -135,6 +135,18 @@ if CELERY_BROKER_URL == "filesystem://":
         # a call (the caller hears the pause). Redis pushes instead and needs no such thing.
         "polling_interval": 0.1,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task a worker took and never acknowledged (the worker was killed) comes back after
+        # this long. It need not be short: a worker's rescue loop (telnyx_ivr.dispatch) takes
+        # up the event within seconds. It must be longer than any task runs.
+        "visibility_timeout": 300,
+        # A hung Redis must not hang whoever talks to it for ever (the publishing thread).
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
+    }
+# Keep reconnecting to a broker that went away, however long it is gone.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -38,6 +38,10 @@ DEFAULTS = {
     "MAX_RETRIES": 2,
     "RETRY_BACKOFF_SECONDS": 0.5,
     "RETRY_BACKOFF_MAX_SECONDS": 8.0,
+    # A caller hears nothing while a command is retried: a retry that would wait longer than
+    # this after a failure (a 429 whose reset is far off) is not made, and the menu's
+    # on_command_failure fallback plays at once. None: no limit.
+    "RETRY_GIVE_UP_SECONDS": 5.0,
     # --- Call simulator (python manage.py ivr_simulator) --------------------------------
     # Base64 of a 32-byte Ed25519 seed the simulator signs webhooks with; its public key
     # must be in PUBLIC_KEYS. Only for development and tests, never for real traffic.
@@ -46,9 +50,13 @@ DEFAULTS = {
     # "telnyx_ivr:webhook") on the development server, telnyx_ivr.simulator.service.DEV_SERVER.
     "SIMULATOR_WEBHOOK_URL": None,
     # --- Processing -----------------------------------------------------------------------
-    # Events still pending this long after they arrived are queued again by
-    # telnyx_ivr.tasks.requeue_stale_events (run it from Celery beat).
-    "STALE_EVENT_SECONDS": 300,
+    # Events still pending this long after they arrived, and commands still pending this
+    # long after they were due, are processed by a worker's rescue loop (telnyx_ivr.dispatch)
+    # straight from the database, whatever became of their task.
+    "STALE_EVENT_SECONDS": 3,
+    # How often each worker's rescue loop looks; 0 turns the loop off (then run
+    # telnyx_ivr.tasks.requeue_stale_events from beat, which does the same once).
+    "DISPATCH_INTERVAL_SECONDS": 1.0,
     # --- Retention ------------------------------------------------------------------------
     # Days the call log keeps webhook and command bodies (and whole calls, when asked to
     # prune those): manage.py ivr_prune and telnyx_ivr.tasks.prune_call_log. None keeps all.

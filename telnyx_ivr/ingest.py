@@ -1,18 +1,21 @@
 """Store a verified webhook event exactly once and queue its processing after commit."""
 
 import logging
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
-from .broker import log_problem
+from .dispatch import enqueue
 from .models import WebhookEvent
 from .signals import webhook_event_stored
 
 logger = logging.getLogger("telnyx_ivr.webhooks")
+
+REQUEUE_AFTER = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,20 @@ def store_event(parsed):
     except DataError as exc:
         raise UnstorableEvent(str(exc).strip()) from exc
     except IntegrityError as exc:
-        counted = WebhookEvent.objects.filter(event_id=parsed.event_id).update(
+        stored = WebhookEvent.objects.filter(event_id=parsed.event_id)
+        counted = stored.update(
             deliveries=F("deliveries") + 1, attempt=Greatest(F("attempt"), parsed.attempt)
         )
         if not counted:
             raise UnstorableEvent(str(exc).strip()) from exc
+        # Telnyx redelivers what it thinks we missed: if it is still waiting here a while
+        # after it arrived (its task lost in a broker outage, say), queue it again rather
+        # than leave it to a rescue. Deliveries racing each other a moment apart do not.
+        pending = stored.filter(
+            status=WebhookEvent.Status.PENDING, received_at__lt=timezone.now() - REQUEUE_AFTER
+        ).values_list("pk", flat=True)
+        for pk in pending:
+            enqueue(pk)
         return StoreResult(event=None, created=False)
     return StoreResult(event=event, created=True)
 
@@ -74,10 +86,3 @@ def _after_commit(event):
                 exc_info=result,
             )
     enqueue(event.pk)
-
-
-def enqueue(event_pk):
-    from .tasks import process_event
-
-    log_problem()
-    process_event.delay(event_pk, time.time())

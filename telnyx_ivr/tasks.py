@@ -2,17 +2,13 @@
 
 import logging
 import time
-from datetime import timedelta
 
 from celery import shared_task
 from django.db import OperationalError
-from django.utils import timezone
 
 from .analytics.rollups import roll_up
 from .calls.retention import prune, retention_days
-from .conf import ivr_settings
-from .ingest import enqueue
-from .models import WebhookEvent
+from .dispatch import rescue
 from .processing import RetryLater, process_stored_event, send_pending_commands
 
 logger = logging.getLogger("telnyx_ivr.tasks")
@@ -49,18 +45,9 @@ def send_call_commands(call_pk):
 
 @shared_task(ignore_result=True)
 def requeue_stale_events():
-    """Queue again events still pending long after arrival (a lost broker message, say)."""
-    cutoff = timezone.now() - timedelta(seconds=ivr_settings.STALE_EVENT_SECONDS)
-    stale = WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.PENDING, received_at__lt=cutoff
-    ).values_list("pk", flat=True)
-    count = 0
-    for pk in stale.iterator():
-        enqueue(pk)
-        count += 1
-    if count:
-        logger.warning("Queued %d stale pending webhook event(s) again", count)
-    return count
+    """Process events and send commands that waited too long (a lost broker message, a
+    worker killed mid-task): what each worker's rescue loop does every second, once."""
+    return rescue()
 
 
 def schedule_retry(later):

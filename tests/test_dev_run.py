@@ -346,3 +346,32 @@ def test_a_reader_that_goes_away_stops_every_child(dev_run, tmp_path, after):
     assert (tmp_path / "stderr.log").read_text() == ""
     if after == "first line":  # no server started for no one
         assert not (tmp_path / "var" / "logs").exists()
+
+
+def test_a_worker_that_exits_is_started_again(dev_run):
+    """A worker can exit on its own (a broker restart was seen to do it): run starts it again,
+    as compose's restart policy does, instead of carrying on without one."""
+    run = dev_run()
+    run.wait_for("Admin:", START_SECONDS)
+
+    def workers():
+        found = []
+        for pid in descendants(run.process.pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"worker" in command and b"celery" in b" ".join(command):
+                found.append(pid)
+        return found
+
+    [first] = workers()
+    os.kill(first, signal.SIGKILL)
+    run.wait_for("the worker exited with status -9; starting it again", 30)
+    deadline = time.monotonic() + 30
+    while not [pid for pid in workers() if pid != first] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in workers() if pid != first], run.output
+    assert run.process.poll() is None  # the run goes on
+    run.process.send_signal(signal.SIGTERM)
+    assert run.process.wait(STOP_SECONDS) == 0, run.output

@@ -74,3 +74,11 @@ def test_the_web_service_runs_with_debug_off(compose):
     env = compose["services"]["web"]["environment"]
     assert env["DJANGO_DEBUG"] == "false"
     assert "gunicorn project.wsgi:application" in compose["services"]["web"]["command"]
+
+
+def test_workers_run_as_the_outage_tests_run_them_and_are_restarted(compose):
+    """tests/test_broker_outage.py restarts Redis under workers started with these flags."""
+    worker = compose["services"]["worker"]
+    for flag in ("--without-gossip", "--without-mingle", "--without-heartbeat"):
+        assert flag in worker["command"]
+    assert worker["restart"] == "unless-stopped"

@@ -72,7 +72,11 @@ def test_documented_test_file_passes(block, request, settings):
 def test_documented_settings_are_accepted(block, monkeypatch):
     monkeypatch.setenv("TELNYX_PUBLIC_KEY", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
     # What a settings.py made by startproject already has above the documented lines.
-    namespace = run(block, {"INSTALLED_APPS": ["django.contrib.admin"], "DEBUG": True})
+    given = {"INSTALLED_APPS": ["django.contrib.admin"], "DEBUG": True}
+    namespace = run(block, dict(given))
+    if "TELNYX_IVR" not in namespace:  # Celery settings, say: they ran, and set something
+        assert [name for name in namespace if name.isupper() and name not in given]
+        return
     documented = namespace["TELNYX_IVR"]
     assert isinstance(documented, dict)
     with override_settings(TELNYX_IVR=documented):

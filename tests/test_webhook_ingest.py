@@ -4,14 +4,16 @@ import base64
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from celery.signals import after_task_publish
 from django.db import transaction
+from django.db.models import F
 
+from telnyx_ivr.dispatch import publisher
 from telnyx_ivr.ingest import store_event
 from telnyx_ivr.models import WebhookEvent
 from telnyx_ivr.telnyx.webhooks import parse_event
@@ -35,6 +37,7 @@ def published():
             with lock:
                 seen.append(args[0])
 
+    publisher.wait_until_sent()  # what earlier tests queued is not this test's
     after_task_publish.connect(record, weak=False)
     yield seen
     after_task_publish.disconnect(record)
@@ -155,9 +158,29 @@ def test_task_is_queued_after_commit_once(signed, published):
     with transaction.atomic():
         result = store_event(parsed)
         assert published == [], "queued before the transaction committed"
+    publisher.wait_until_sent()
     assert published == [result.event.pk]
-    store_event(parse_event(body))  # a redelivery queues nothing more
+    WebhookEvent.objects.filter(pk=result.event.pk).update(status=WebhookEvent.Status.PROCESSED)
+    store_event(parse_event(body))  # a redelivery of a processed event queues nothing more
+    publisher.wait_until_sent()
     assert published == [result.event.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redelivery_of_an_event_still_pending_queues_it_again(signed, published):
+    """Its task may have been lost (a broker outage): Telnyx's retry is a chance to send it."""
+    body = json.dumps(event_body("call.initiated")).encode()
+    first = store_event(parse_event(body))
+    publisher.wait_until_sent()
+    store_event(parse_event(body))  # a moment later: racing deliveries queue nothing more
+    publisher.wait_until_sent()
+    assert published == [first.event.pk]
+    WebhookEvent.objects.update(received_at=F("received_at") - timedelta(seconds=2))
+    again = store_event(parse_event(body))
+    publisher.wait_until_sent()
+    assert again.created is False
+    assert published == [first.event.pk, first.event.pk]
+    assert WebhookEvent.objects.get().deliveries == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -174,6 +197,7 @@ def test_no_task_when_the_transaction_rolls_back(published):
 
     with pytest.raises(Abort):
         store_then_fail()
+    publisher.wait_until_sent()
     assert published == []
     assert WebhookEvent.objects.count() == 0
 

@@ -194,6 +194,12 @@ class Command(models.Model):
     latency_ms = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a refused or unanswered command is due again."
+    )
+    requeued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker's rescue loop last took it up."
+    )
     rolled_up = models.BooleanField(default=False)
 
     class Meta:
@@ -203,7 +209,12 @@ class Command(models.Model):
                 fields=["status"],
                 name="telnyx_ivr_command_to_roll_up",
                 condition=models.Q(rolled_up=False),
-            )
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="telnyx_ivr_command_pending",
+                condition=models.Q(status="pending"),
+            ),
         ]
 
     def __str__(self):

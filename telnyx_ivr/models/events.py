@@ -42,6 +42,9 @@ class WebhookEvent(models.Model):
         null=True, blank=True, help_text="Time between queueing the task and a worker starting it."
     )
     rolled_up = models.BooleanField(default=False)
+    requeued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker's rescue loop last took it up."
+    )
 
     class Meta:
         ordering = ["-received_at"]
@@ -51,7 +54,13 @@ class WebhookEvent(models.Model):
                 fields=["status"],
                 name="telnyx_ivr_event_to_roll_up",
                 condition=models.Q(rolled_up=False),
-            )
+            ),
+            # The rescue loop's question, asked every second: small, as few events wait.
+            models.Index(
+                fields=["received_at"],
+                name="telnyx_ivr_event_pending",
+                condition=models.Q(status="pending"),
+            ),
         ]
 
     def __str__(self):
