@@ -1,15 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ..models import Call, WebhookEvent
+from ..reprocessing import queue_again
 from .display import local_time_seconds, milliseconds
 from .records import ReadOnlyAdmin, pretty_json
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    """Read-only: events are evidence of what Telnyx sent, never edited by hand."""
+    """Read-only: events are evidence of what Telnyx sent, never edited by hand. The one
+    action, "Process again", hands failed events back to the workers."""
+
+    actions = ["process_again"]
 
     list_display = [
         "received",
@@ -44,6 +48,37 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "payload_pretty",
     ]
     readonly_fields = fields
+
+    def has_reprocess_permission(self, request):
+        # Django's "change" permission on events, which the admin itself never grants.
+        return request.user.has_perm("telnyx_ivr.change_webhookevent")
+
+    @admin.action(description="Process again", permissions=["reprocess"])
+    def process_again(self, request, queryset):
+        # Queued, not processed in the request: a page must not wait on the engine or Telnyx.
+        done = queue_again(queryset)
+        if done.queued:
+            self.message_user(
+                request,
+                f"{_events(done.queued)} set back to pending and queued: a worker processes "
+                f"{'it' if len(done.queued) == 1 else 'them'} within seconds. Reload this page "
+                "to see how it went.",
+                messages.SUCCESS,
+            )
+        if done.waiting:
+            self.message_user(
+                request,
+                f"{_events(done.waiting)} still waiting to be processed: queued again.",
+                messages.INFO,
+            )
+        if done.processed:
+            self.message_user(
+                request,
+                f"{_events(done.processed)} already processed: left as {_them(done.processed)}. "
+                "To process one again anyway: manage.py ivr_reprocess --event "
+                f"{done.processed[0].pk} --force (docs/operations.md).",
+                messages.WARNING,
+            )
 
     @admin.display(description="received", ordering="received_at")
     def received(self, event):
@@ -86,3 +121,11 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     @admin.display(description="client state (decoded)")
     def client_state_pretty(self, obj):
         return pretty_json(obj.client_state)
+
+
+def _events(events):
+    return f"{len(events)} event{'' if len(events) == 1 else 's'}"
+
+
+def _them(events):
+    return "it was" if len(events) == 1 else "they were"
