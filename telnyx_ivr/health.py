@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .broker import broker_problem
@@ -172,15 +173,19 @@ def _events(now):
 
 
 def _commands(now):
+    """Pending commands nobody has sent for too long after they were due: when stored, or,
+    after a refusal, when their retry was due (a command waiting for its retry is not late)."""
     limit = ivr_settings.HEALTH_COMMAND_WAIT_SECONDS
-    late = Command.objects.filter(
-        status=Command.Status.PENDING, created_at__lt=now - timedelta(seconds=limit)
+    late = (
+        Command.objects.filter(status=Command.Status.PENDING)
+        .annotate(due=Coalesce("retry_at", "created_at"))
+        .filter(due__lt=now - timedelta(seconds=limit))
     )
     count = late.count()
     if not count:
         return Check("commands", True, f"no command has waited more than {limit:g} s to be sent")
-    oldest = late.select_related("call").order_by("created_at", "pk").first()
-    age = (now - oldest.created_at).total_seconds()
+    oldest = late.select_related("call").order_by("due", "pk").first()
+    age = (now - oldest.due).total_seconds()
     tried = f", tried {_count(oldest.attempts, 'time')}" if oldest.attempts else ", never tried"
     return Check(
         "commands",

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from .dispatch import enqueue
 from .models import Command, WebhookEvent
 from .processing import RetryLater, process_stored_event
 
@@ -235,8 +236,6 @@ class Queued:
 def queue_again(events):
     """Set the failed ``events`` back to pending and queue every pending one of them for a
     worker; processed events are left as they were. Returns what was done to which."""
-    from .ingest import enqueue
-
     chosen = list(events.order_by("occurred_at", "received_at", "pk"))
     failed = [event.pk for event in chosen if event.status == Status.FAILED]
     reset = set(
