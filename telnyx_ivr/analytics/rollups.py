@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ..models import (
     Call,
@@ -224,47 +224,92 @@ def _claim(queryset, ids):
         raise AlreadyRolledUp
 
 
+def _merge(model, key_names, totals, add):
+    """Add ``totals`` ({key: sum}, keys in ``key_names`` order, the bucket first) to the rows
+    of roll-up ``model``: one query locks the rows of those buckets, then ``add(row, sum)``
+    on each, and the rows are written back in bulk. A row another roll-up inserts meanwhile
+    breaks the insert: the whole batch is undone and done again (AlreadyRolledUp)."""
+    if not totals:
+        return
+    rows = model.objects.select_for_update().filter(bucket__in={key[0] for key in totals})
+    existing = {tuple(getattr(row, name) for name in key_names): row for row in rows}
+    changed, new = [], []
+    for key, total in totals.items():
+        row = existing.get(key)
+        if row is None:
+            row = model(**dict(zip(key_names, key, strict=True)))
+            new.append(row)
+        else:
+            changed.append(row)
+        add(row, total)
+    # Rewritten rather than updated: Django's bulk_update builds a CASE per row and field,
+    # which costs far more than deleting the locked rows and inserting them again.
+    model.objects.filter(pk__in=[row.pk for row in changed])._raw_delete(model.objects.db)
+    try:
+        with transaction.atomic():
+            model.objects.bulk_create([*changed, *new], batch_size=500)
+    except IntegrityError:
+        raise AlreadyRolledUp from None
+
+
+CALL_KEY = ("bucket", "menu_version_id", "to_number", "is_test")
+NODE_KEY = (*CALL_KEY, "node_key")
+PIPELINE_KEY = ("bucket", "is_test")
+PIPELINE_COUNTS = ("processed", "failed", "commands", "command_failures", "retries")
+
+
+def _add_calls(row, total):
+    row.menu_id = row.menu_id or total.menu_id
+    for outcome in outcomes.ENDED_OUTCOMES:
+        setattr(row, outcome, getattr(row, outcome) + total.by_outcome[outcome])
+    row.menu_seconds = histograms.add(histograms.load(row.menu_seconds), total.menu_seconds)
+    _add_counts(row.destinations, total.destinations)
+
+
+def _add_visits(row, total):
+    row.node_kind = row.node_kind or total.node_kind
+    row.visits += total.visits
+    row.calls += total.calls
+    row.tries += total.tries
+    _add_counts(row.exits, total.exits)
+    row.seconds = histograms.add(histograms.load(row.seconds), total.seconds)
+    _add_counts(row.filled, total.filled)
+
+
+def _add_pipeline(row, total):
+    for name in PIPELINE_COUNTS:
+        setattr(row, name, getattr(row, name) + getattr(total, name))
+    row.queue_wait_ms = histograms.add(histograms.load(row.queue_wait_ms), total.queue_wait_ms)
+    row.latency_ms = histograms.add(histograms.load(row.latency_ms), total.latency_ms)
+    _add_counts(row.errors, total.errors)
+
+
+# What call_sums reads of a call and of a visit: not the engine's state, the bulk of a row.
+CALL_COLUMNS = (
+    "started_at", "created_at", "menu", "menu_version", "to_number", "is_test",
+    "outcome", "menu_seconds", "transferred_to",
+)  # fmt: skip
+STEP_COLUMNS = (
+    "call_id", "node_key", "node_kind", "outcome", "digits", "exit", "tries", "started_at",
+    "ended_at", "result",
+)  # fmt: skip
+
+
 def _roll_up_calls(batch):
     ids = list(
         Call.objects.filter(rolled_up=False, status=Call.Status.ENDED)
         .order_by("pk")
+        .select_for_update(skip_locked=True)  # two roll-ups take different rows
         .values_list("pk", flat=True)[:batch]
     )
     if not ids:
         return 0
-    calls = list(Call.objects.counted().filter(pk__in=ids))
-    steps = CallStep.objects.filter(call_id__in=[call.pk for call in calls])
+    calls = list(Call.objects.counted().filter(pk__in=ids).only(*CALL_COLUMNS))
+    steps = CallStep.objects.filter(call_id__in=[call.pk for call in calls]).only(*STEP_COLUMNS)
     call_totals, node_totals = call_sums(calls, steps)
     _claim(Call.objects, ids)
-    for (bucket, version_id, number, is_test), total in call_totals.items():
-        row, _ = CallRollup.objects.select_for_update().get_or_create(
-            bucket=bucket,
-            menu_version_id=version_id,
-            to_number=number,
-            is_test=is_test,
-            defaults={"menu_id": total.menu_id},
-        )
-        for outcome in outcomes.ENDED_OUTCOMES:
-            setattr(row, outcome, getattr(row, outcome) + total.by_outcome[outcome])
-        row.menu_seconds = histograms.add(histograms.load(row.menu_seconds), total.menu_seconds)
-        _add_counts(row.destinations, total.destinations)
-        row.save()
-    for (bucket, version_id, number, is_test, node_key), total in node_totals.items():
-        row, _ = NodeRollup.objects.select_for_update().get_or_create(
-            bucket=bucket,
-            menu_version_id=version_id,
-            to_number=number,
-            is_test=is_test,
-            node_key=node_key,
-            defaults={"node_kind": total.node_kind},
-        )
-        row.visits += total.visits
-        row.calls += total.calls
-        row.tries += total.tries
-        _add_counts(row.exits, total.exits)
-        row.seconds = histograms.add(histograms.load(row.seconds), total.seconds)
-        _add_counts(row.filled, total.filled)
-        row.save()
+    _merge(CallRollup, CALL_KEY, call_totals, _add_calls)
+    _merge(NodeRollup, NODE_KEY, node_totals, _add_visits)
     return len(ids)
 
 
@@ -272,11 +317,13 @@ def _roll_up_pipeline(batch):
     event_ids = list(
         WebhookEvent.objects.filter(rolled_up=False, status__in=FINAL_EVENTS)
         .order_by("pk")
+        .select_for_update(skip_locked=True)  # two roll-ups take different rows
         .values_list("pk", flat=True)[:batch]
     )
     command_ids = list(
         Command.objects.filter(rolled_up=False, status__in=FINAL_COMMANDS)
         .order_by("pk")
+        .select_for_update(skip_locked=True)  # two roll-ups take different rows
         .values_list("pk", flat=True)[:batch]
     )
     if not event_ids and not command_ids:
@@ -286,7 +333,14 @@ def _roll_up_pipeline(batch):
             "received_at", "status", "queue_wait_ms", "call_control_id"
         )
     )
-    commands = list(Command.objects.filter(pk__in=command_ids).select_related("event", "call"))
+    commands = list(
+        Command.objects.filter(pk__in=command_ids)
+        .select_related("event", "call")
+        .only(
+            "status", "attempts", "sent_at", "created_at", "error", "http_status", "error_code",
+            "event__received_at", "call__call_control_id",
+        )
+    )  # fmt: skip
     ids = {event.call_control_id for event in events} | {c.call.call_control_id for c in commands}
     tests = set(
         Call.objects.filter(call_control_id__in=ids, is_test=True).values_list(
@@ -295,14 +349,10 @@ def _roll_up_pipeline(batch):
     )
     _claim(WebhookEvent.objects, event_ids)
     _claim(Command.objects, command_ids)
-    for (bucket, is_test), total in pipeline_sums(events, commands, tests).items():
-        row, _ = PipelineRollup.objects.select_for_update().get_or_create(
-            bucket=bucket, is_test=is_test
-        )
-        for name in ("processed", "failed", "commands", "command_failures", "retries"):
-            setattr(row, name, getattr(row, name) + getattr(total, name))
-        row.queue_wait_ms = histograms.add(histograms.load(row.queue_wait_ms), total.queue_wait_ms)
-        row.latency_ms = histograms.add(histograms.load(row.latency_ms), total.latency_ms)
-        _add_counts(row.errors, total.errors)
-        row.save()
+    _merge(
+        PipelineRollup,
+        PIPELINE_KEY,
+        pipeline_sums(events, commands, tests),
+        _add_pipeline,
+    )
     return max(len(event_ids), len(command_ids))
