@@ -15,7 +15,12 @@ from . import services
 from .celery_worker import WorkerProcess
 from .telnyx_api_stub import telnyx_api  # noqa: F401  (fixture: loopback Telnyx API)
 
-pytest_plugins = ["tests.call_fixtures", "tests.e2e_support", "tests.browser_support"]
+pytest_plugins = [
+    "tests.call_fixtures",
+    "tests.e2e_support",
+    "tests.browser_support",
+    "tests.played_calls",
+]
 
 # Each test session publishes to a queue of its own, so parallel sessions sharing one Redis
 # never take each other's tasks, and a developer's running worker never sees test tasks.

@@ -6,18 +6,15 @@ go back to the simulator. So each call's outcome is known by construction, and t
 must add up to exactly those calls.
 """
 
-import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from telnyx_ivr import examples
 from telnyx_ivr.analytics import figures, outcomes
 from telnyx_ivr.analytics.filters import parse_filters
 from telnyx_ivr.analytics.rollups import roll_up
 from telnyx_ivr.calls.time_shift import shift_call
-from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call, CallRollup, WebhookEvent
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
 
@@ -25,23 +22,6 @@ pytest_plugins = ["telnyx_ivr.pytest_plugin"]
 
 CLASSIC, AI = "+15550000100", "+15550100200"
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def menus(transactional_db):
-    return {
-        name: import_definition(json.loads(examples.read(name)), publish=True).menu
-        for name in ("classic_tree", "ai_intake")
-    }
-
-
-@pytest.fixture
-def play(simulate_call):
-    def play(to, script, **options):
-        simulated = simulate_call(to=to, script=script, **options)
-        return Call.objects.get(call_control_id=simulated.call_control_id)
-
-    return play
 
 
 def everything(**params):

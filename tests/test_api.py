@@ -17,13 +17,11 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from telnyx_ivr import examples
 from telnyx_ivr.analytics import figures
 from telnyx_ivr.analytics.filters import parse_filters
 from telnyx_ivr.analytics.rollups import roll_up
 from telnyx_ivr.api.serializers import StatsSerializer
 from telnyx_ivr.calls.time_shift import shift_call
-from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call, Command
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
 
@@ -44,23 +42,6 @@ CALL_FIELDS = {
 
 def call_url(pk):
     return reverse("telnyx_ivr:api-call", args=[pk])
-
-
-@pytest.fixture
-def menus(transactional_db):
-    return {
-        name: import_definition(json.loads(examples.read(name)), publish=True).menu
-        for name in ("classic_tree", "ai_intake")
-    }
-
-
-@pytest.fixture
-def play(simulate_call):
-    def play(to, script, **options):
-        simulated = simulate_call(to=to, script=script, **options)
-        return Call.objects.get(call_control_id=simulated.call_control_id)
-
-    return play
 
 
 @pytest.fixture

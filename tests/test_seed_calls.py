@@ -3,7 +3,6 @@ webhooks to the site's webhook view served in-process, the engine with eager tas
 back to the simulator), then moved into the past and rolled up. The rows checked here are the
 ones real calls write; nothing in these tests makes one by hand."""
 
-import json
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,11 +13,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from telnyx_ivr import examples
 from telnyx_ivr.analytics import figures
 from telnyx_ivr.analytics.filters import parse_filters
 from telnyx_ivr.calls import seeding
-from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.menus.publishing import deactivate_menu
 from telnyx_ivr.models import Call, CallRollup, CallStep, Command, NodeRollup, WebhookEvent
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
@@ -42,14 +39,6 @@ SCHEMA = {
     "required": ["name", "age", "city"],
 }
 DECISIVE = next(t for t in TEMPERAMENTS if t.name == "decisive")
-
-
-@pytest.fixture
-def menus(transactional_db):
-    return {
-        name: import_definition(json.loads(examples.read(name)), publish=True).menu
-        for name in ("classic_tree", "ai_intake")
-    }
 
 
 def seed(*args, **options):

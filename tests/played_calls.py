@@ -1,0 +1,33 @@
+"""Fixtures for tests of calls played through the real stack with the pytest plugin
+(``simulate_call``): the shipped example menus, published, and ``play`` returning the Call a
+simulated call left behind."""
+
+import json
+
+import pytest
+
+from telnyx_ivr import examples
+from telnyx_ivr.menus.io import import_definition
+from telnyx_ivr.models import Call
+
+CLASSIC, AI = "+15550000100", "+15550100200"  # the numbers the examples answer
+
+
+@pytest.fixture
+def menus(transactional_db):
+    """Both example menus, imported and published: ``{name: Menu}``."""
+    return {
+        name: import_definition(json.loads(examples.read(name)), publish=True).menu
+        for name in ("classic_tree", "ai_intake")
+    }
+
+
+@pytest.fixture
+def play(simulate_call):
+    """``play(to, script, **caller_options)``: play one call, return its Call row."""
+
+    def play(to, script, **options):
+        simulated = simulate_call(to=to, script=script, **options)
+        return Call.objects.get(call_control_id=simulated.call_control_id)
+
+    return play
