@@ -268,6 +268,22 @@ class TestPolicy:
         assert RetryPolicy(backoff_max_seconds=4).inline_limit == 4
         assert RetryPolicy(backoff_max_seconds=4, max_inline_delay=60).inline_limit == 60
 
+    def test_retry_delay_gives_up_on_a_wait_longer_than_a_caller_would_stand(self):
+        policy = RetryPolicy(max_retries=2, give_up_seconds=5, random=lambda: 0.0)
+        far = TelnyxRateLimitError("x", status_code=429, retry_after=30.0)
+        near = TelnyxRateLimitError("x", status_code=429, retry_after=5.0)
+        assert policy.retry_delay(1, far) is None
+        assert policy.retry_delay(1, near) == 5.0
+        assert policy.retry_delay(1, TelnyxServerError("x", status_code=503)) == 0.5
+        assert policy.retry_delay(3, near) is None  # out of retries
+        assert policy.retry_delay(1, TelnyxUnprocessableError("x", status_code=422)) is None
+        assert RetryPolicy(random=lambda: 0.0).retry_delay(1, far) == 30.0  # no limit
+
+    def test_the_backoff_counts_towards_the_give_up_wait(self):
+        policy = RetryPolicy(max_retries=9, give_up_seconds=3, random=lambda: 0.0)
+        error = TelnyxServerError("x", status_code=503)
+        assert [policy.retry_delay(n, error) for n in range(1, 5)] == [0.5, 1, 2, None]
+
     def test_from_settings(self, ivr_settings_for):
         ivr_settings_for(MAX_RETRIES=5, RETRY_BACKOFF_SECONDS=0.1, RETRY_BACKOFF_MAX_SECONDS=2)
         policy = RetryPolicy.from_settings()
@@ -276,6 +292,9 @@ class TestPolicy:
             0.1,
             2.0,
         )
+        assert policy.give_up_seconds == 5.0  # the default
+        ivr_settings_for(RETRY_GIVE_UP_SECONDS=None)
+        assert RetryPolicy.from_settings().give_up_seconds is None
 
 
 def test_get_client_follows_the_retry_settings(telnyx_api, ivr_settings_for):

@@ -179,10 +179,15 @@ def test_gives_up_after_the_configured_retries(api, classic, caller, ivr_setting
     event = WebhookEvent.objects.get()
     with pytest.raises(RetryLater) as later:
         process_event(event.pk)
-    send_pending_commands(later.value.call_pk)  # the last allowed attempt fails for good
-    command = Command.objects.get()
-    assert (command.status, command.attempts) == ("failed", 2)
-    assert len(api.requests) == 2
+    # The answer's last allowed attempt fails for good; the fallback's hangup fails once.
+    with pytest.raises(RetryLater):
+        send_pending_commands(later.value.call_pk)
+    send_pending_commands(later.value.call_pk)  # and for good: nothing more is tried
+    answer, hangup = Command.objects.order_by("pk")
+    assert (answer.action, answer.status, answer.attempts) == ("answer", "failed", 2)
+    assert (hangup.action, hangup.status, hangup.attempts) == ("hangup", "failed", 2)
+    assert [r.action for r in api.requests] == ["answer", "answer", "hangup", "hangup"]
+    assert "giving up" in hangup.note
 
 
 def test_signals_for_host_projects(api, classic, caller):

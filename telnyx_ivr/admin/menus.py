@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from jsonschema import Draft202012Validator
 
+from ..engine.core import DEFAULT_APOLOGY
 from ..menus.definition import build_definition
 from ..menus.diagram import render_menu_diagram
 from ..menus.io import dumps_definition, export_menu
@@ -120,10 +121,17 @@ class MenuForm(forms.ModelForm):
             "language",
             "service_level",
             "entry_node",
+            "failure_prompt",
+            "failure_text",
+            "failure_then",
+            "failure_to",
         ]
+        widgets = {"failure_text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+        help_texts = {"failure_text": f'Blank, with no prompt either: "{DEFAULT_APOLOGY}"'}
 
     def clean(self):
         cleaned = super().clean()
+        self._clean_command_failure(cleaned)
         if cleaned.get("is_active"):
             field_of = {
                 "menu.numbers": "numbers",
@@ -138,6 +146,26 @@ class MenuForm(forms.ModelForm):
             ):
                 self.add_error(field_of[issue.field], issue.message)
         return cleaned
+
+    def _clean_command_failure(self, cleaned):
+        text = cleaned.get("failure_text") or ""
+        if text and cleaned.get("failure_prompt") is not None:
+            self.add_error("failure_text", "Choose a prompt or write a text, not both.")
+        elif len(text) > TEXT_LIMIT:
+            self.add_error("failure_text", f"At most {TEXT_LIMIT} characters.")
+        elif text:
+            try:
+                template_variables(text)
+            except TemplateSyntaxError as exc:
+                self.add_error("failure_text", f"Not a valid template: {exc}")
+        to = cleaned.get("failure_to") or ""
+        if cleaned.get("failure_then") == Menu.FailureThen.TRANSFER:
+            if not to:
+                self.add_error("failure_to", "A transfer needs a number or SIP URI.")
+            elif not TRANSFER_ADDRESS.match(to):
+                self.add_error("failure_to", "An E.164 number (+15551230000) or a sip: URI.")
+        elif to:
+            self.add_error("failure_to", "Only for a transfer: leave it empty to hang up.")
 
 
 # --- prompts and schemas -------------------------------------------------------------------
@@ -527,6 +555,14 @@ class MenuAdmin(admin.ModelAdmin):
         ("Calls it answers", {"fields": ["numbers", "connection_ids", "is_default", "is_active"]}),
         ("Speech defaults", {"fields": [("voice", "language", "service_level")]}),
         ("Flow", {"fields": ["entry_node"]}),
+        (
+            "When Telnyx keeps refusing a command",
+            {
+                "fields": [("failure_prompt", "failure_text"), ("failure_then", "failure_to")],
+                "description": "What the caller hears instead of silence, then what happens. "
+                "The call counts as failed either way.",
+            },
+        ),
         ("Status", {"fields": ["validation_report", "live_version_link", "versions_list"]}),
         ("Diagram of the draft", {"fields": ["diagram"]}),
     ]
@@ -540,7 +576,7 @@ class MenuAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "entry_node":
+        if db_field.name in ("entry_node", "failure_prompt"):
             kwargs = _limit_to_menu(db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

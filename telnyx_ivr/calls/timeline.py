@@ -48,6 +48,8 @@ def call_timeline(call, *, steps=None):
             bits.append(f"{command.latency_ms:.0f} ms")
         if command.error_code:
             bits.append(f"error {command.error_code}")
+        if command.note:  # what the engine did about a failure, or why a fallback sent it
+            bits.append(command.note)
         entries.append(
             Entry(at, "command", command.action, ", ".join(bits), command.status, command)
         )

@@ -17,6 +17,7 @@ from .state import (
     ANNOUNCE,
     ANSWER,
     ANSWERING,
+    APOLOGY,
     ENDED,
     ENDING_HANGUP_NODE,
     ENDING_MENU_ERROR,
@@ -35,6 +36,7 @@ from .state import (
     CallState,
     CommandSpec,
     Decision,
+    EventFacts,
     StepRecord,
 )
 
@@ -52,6 +54,12 @@ AI_UPDATE_EVENT_TYPES = frozenset(
     {"call.ai_gather.partial_results", "call.ai_gather.message_history_updated"}
 )
 _ENDED_EVENT_FOR = {"speak": "call.speak.ended", "playback_start": "call.playback.ended"}
+# What the caller hears when a command fails for good and the menu's on_command_failure names
+# no prompt or text of its own.
+DEFAULT_APOLOGY = "Sorry, we are having technical trouble. Please call again later."
+# Commands host code sends beside the menu (telnyx_ivr.calls.actions): when one fails, the
+# menu's own gather or assistant is still running, so the caller is not left in silence.
+HOST_ACTIONS = frozenset({"gather_stop", "ai_assistant_stop", "ai_assistant_add_messages"})
 
 
 def decide(state, menu, event, *, resolve_callable=None, now):
@@ -75,6 +83,22 @@ def apply_command_result(state, action, data):
         if isinstance(conversation_id, str) and conversation_id:
             new.conversation_id = conversation_id
     return new
+
+
+def command_failed(state, menu, action, *, tries=0, http_status=None, reason="", now):
+    """What to do when a command of the call failed for good (docs/engine.md).
+
+    ``action`` failed after ``tries`` requests (0: refused before it was sent, its
+    parameters being ones Telnyx would reject), the last answered with ``http_status`` (None:
+    no answer). ``reason`` becomes the call's ``failure`` unless it has one. Not for 90018
+    ("call has already ended"): nobody is left to hear anything. The caller hears the menu's
+    apology, then is transferred or hung up (``menu.on_command_failure``); a call never
+    answered, a failed hangup, or a failure during the fallback itself only hangs up, and a
+    failed hangup there gives up, so a fallback never loops.
+    """
+    failed = EventFacts(event_id="", event_type="command.failed")
+    run = _Run(state, menu or {}, failed, None, now)
+    return run.on_command_failed(action, tries, http_status, reason)
 
 
 def stop_ai_assistant(state):
@@ -207,6 +231,7 @@ class _Run:
             AI_GATHER: self.on_ai_gather_ended,
             AI_ASSISTANT: self.on_conversation_ended,
             GOODBYE: self.on_goodbye_ended,
+            APOLOGY: self.on_apology_ended,
         }.get(st.phase)
         if handler is None:
             return self.record()
@@ -374,6 +399,108 @@ class _Run:
         st.phase, st.awaiting = HANGING_UP, "call.hangup"
         self.send("hangup", {})
         return self.record("goodbye said, hanging up")
+
+    def on_apology_ended(self):
+        status = _text(self.payload.get("status"))
+        if status == "call_hangup":
+            return self.record("the caller hung up during the apology")
+        # Whatever else became of the apology, the caller must not be left waiting.
+        self.after_apology()
+        return self.decision()
+
+    # --- a command failed for good --------------------------------------------------------------
+
+    def on_command_failed(self, action, tries, http_status, reason):
+        st = self.state
+        refused = _refusal(action, tries, http_status)
+        if st.status in (ENDED, UNMANAGED):
+            why = "the call has ended" if st.status == ENDED else "no menu runs this call"
+            self.ignored_reason = why
+            return self.failure_decision(f"{refused}: nothing to do, {why}")
+        st.failure = st.failure or reason or refused
+        if action in HOST_ACTIONS:
+            plan = "the menu carries on (it was not the menu's own command)"
+        elif st.fallback and action == "hangup":
+            self.close_visit("error")
+            st.phase, st.awaiting = IDLE, ""
+            plan = "giving up: the hangup of the fallback failed too, nothing more is sent"
+        elif st.fallback or action == "hangup" or not st.answered:
+            if st.fallback:
+                why = "the fallback failed too"
+            elif action == "hangup":
+                why = "once more"
+            else:
+                why = "the call was never answered, so nobody would hear an apology"
+            self.fallback_hangup(action, refused)
+            plan = f"hanging up ({why})"
+        else:
+            plan = self.apologise(action, refused)
+        return self.failure_decision(f"{refused}: {plan}")
+
+    def failure_decision(self, note):
+        decision = self.decision()
+        decision.note = note
+        return decision
+
+    def leave_node(self, action, reason):
+        """Close the visit the failed command belonged to and take the call off the menu."""
+        st = self.state
+        self.close_visit("error")
+        st.step += 1
+        st.node, st.step_open = None, False
+        st.fallback = st.fallback or action
+        st.ending, st.end_reason = ENDING_MENU_ERROR, reason
+        if st.status == TRANSFERRING:  # the transfer never happened
+            st.status, st.transferred_to, st.transferred_at = ACTIVE, "", None
+
+    def fallback_hangup(self, action, reason):
+        self.leave_node(action, reason)
+        self.wait(HANGING_UP, "call.hangup")
+        self.send("hangup", {})
+
+    def apologise(self, action, reason):
+        """Say the menu's apology; its ``.ended`` event leads on (``after_apology``)."""
+        self.leave_node(action, reason)
+        apology, params = self.apology_command()
+        self.wait(APOLOGY, _ENDED_EVENT_FOR[apology])
+        self.send(apology, params)
+        then, to = self.failure_plan()
+        return "saying sorry, then " + (
+            f"transferring to {to}" if then == "transfer" else "hanging up"
+        )
+
+    def failure_plan(self):
+        """``(then, to)`` of the menu's ``on_command_failure``: ``("hangup", None)`` when the
+        menu has none, or names a transfer without a destination."""
+        plan = (self.menu.get("menu") or {}).get("on_command_failure") or {}
+        if plan.get("then") == "transfer" and plan.get("to"):
+            return "transfer", plan["to"]
+        return "hangup", None
+
+    def apology_command(self):
+        plan = (self.menu.get("menu") or {}).get("on_command_failure") or {}
+        variables = self.state.variables
+        if plan.get("prompt"):
+            try:
+                return render.announce_command(self.menu, plan["prompt"], variables)
+            except MenuError as exc:  # a validated menu never gets here
+                self.notes.append(f"apology prompt unusable ({exc}): the built-in apology")
+        text = plan.get("text") or DEFAULT_APOLOGY
+        return "speak", render.tts_params(self.menu, {"text": text}, variables)
+
+    def after_apology(self):
+        st = self.state
+        then, to = self.failure_plan()
+        if then == "transfer":
+            st.status, st.ending = TRANSFERRING, ENDING_TRANSFER
+            st.transferred_to, st.transferred_at = to, self.at
+            self.wait(TRANSFER, "")
+            self.send("transfer", {"to": to})
+            self.notes.append(f"apology said, transferring to {to}")
+        else:
+            self.wait(HANGING_UP, "call.hangup")
+            self.send("hangup", {})
+            self.notes.append("apology said, hanging up")
 
     def on_ai_update(self):
         st = self.state
@@ -641,6 +768,14 @@ class _Run:
     def send(self, action, params):
         params = dict(params, client_state=_client_state(self.state))
         self.commands.append(CommandSpec(action, params))
+
+
+def _refusal(action, tries, http_status):
+    """How a failed command reads on the call's timeline."""
+    if tries == 0:
+        return f"{action} was refused before it was sent"
+    verb = "did not answer" if http_status is None else "refused"
+    return f"Telnyx {verb} {action}" + (f" after {tries} tries" if tries > 1 else "")
 
 
 def _text(value):

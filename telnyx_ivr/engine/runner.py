@@ -11,6 +11,7 @@ waits, then finds its event already done. Different calls never wait for each ot
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -248,18 +249,21 @@ def send_pending_commands(call_pk):
     Every send is one attempt with the command's stored ``command_id``; a retryable failure
     (429, 5xx, timeout, network) raises RetryLater for the queue to try again, so a worker
     never sleeps. "Call has already ended" (90018) ends the call and cancels what is left.
+    A command that fails for good (refused, out of retries, a retry that would wait longer
+    than RETRY_GIVE_UP_SECONDS, or parameters Telnyx would reject) goes to the core's
+    ``command_failed``, whose fallback commands are stored and sent here in turn.
     """
-    signals, retry_later = [], None
+    signals, retry_later, client = [], None, None
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_pk)
-        pending = list(call.commands.filter(status=Command.Status.PENDING).order_by("pk"))
-        if pending:  # the client needs an API key; calls that send nothing need none
-            client = get_client()
-            policy = client.retry_policy
-        for command in pending:
+        # Fetched one by one: a command failing for good may add the fallback's commands.
+        while (command := _next_pending(call)) is not None:
             if call.status == Call.Status.ENDED:
                 _close_command(command, Command.Status.CANCELLED, error="the call had ended")
                 continue
+            if client is None:  # the client needs an API key; calls that send nothing need none
+                client = get_client()
+                policy = client.retry_policy
             try:
                 result = client.send(
                     command.action,
@@ -270,7 +274,8 @@ def send_pending_commands(call_pk):
                 )
             except CommandValidationError as exc:  # a menu Telnyx would refuse: never resend
                 _close_command(command, Command.Status.FAILED, error=str(exc))
-                _fail_call(call, f"{command.action} was refused before it was sent: {exc}")
+                reason = f"{command.action} was refused before it was sent: {exc}"
+                signals.extend(_fall_back(call, command, reason, http_status=None))
                 continue
             except CallAlreadyEndedError as exc:
                 _record_failure(command, exc, final=True)
@@ -278,19 +283,69 @@ def send_pending_commands(call_pk):
                 break
             except TelnyxError as exc:
                 attempts = command.attempts + max(exc.attempts, 1)
-                retry = policy.should_retry(attempts, exc)
-                _record_failure(command, exc, final=not retry)
-                if not retry:
-                    _fail_call(call, f"{command.action} failed: {exc}")
-                if retry:
-                    delay = policy.delay_for(attempts, exc)
+                delay = policy.retry_delay(attempts, exc)
+                if delay is not None:
+                    # Due again then: the queue brings it back, or else a rescue loop.
+                    command.retry_at = timezone.now() + timedelta(seconds=delay)
+                _record_failure(command, exc, final=delay is None)
+                if delay is not None:
                     retry_later = RetryLater(call_pk=call.pk, countdown=delay)
                     break  # later commands wait: they must reach Telnyx after this one
+                reason = f"{command.action} failed: {exc}"
+                signals.extend(_fall_back(call, command, reason, http_status=exc.status_code))
                 continue
             _record_success(call, command, result)
     _send_signals(signals)
     if retry_later is not None:
         raise retry_later
+
+
+def _next_pending(call):
+    return call.commands.filter(status=Command.Status.PENDING).order_by("pk").first()
+
+
+def fallback_command_id(failed_command_id, position):
+    """The id of a fallback's command: derived from the failed one, so deciding the same
+    failure again yields the same ids."""
+    return str(uuid.uuid5(COMMAND_ID_NAMESPACE, f"fallback:{failed_command_id}:{position}"))
+
+
+def _fall_back(call, failed, reason, *, http_status):
+    """Store what the core decides for ``failed``, a command that failed for good: the
+    state (the call counts as failed), the closed step, the fallback's commands (sent next,
+    by the caller's loop) and, on the failed command, the note the timeline shows."""
+    decision = core.command_failed(
+        CallState.from_dict(call.state) if call.state else None,
+        call.menu_version.definition if call.menu_version_id else None,
+        failed.action,
+        tries=failed.attempts,
+        http_status=http_status,
+        reason=reason,
+        now=timezone.now(),
+    )
+    _store_state(call, decision.state, {})
+    for record in decision.steps:
+        _store_step(call, record)
+    if decision.commands:  # the menu's own flow is over: nothing of it may follow the fallback
+        call.commands.filter(status=Command.Status.PENDING).update(
+            status=Command.Status.CANCELLED, params=None, error="replaced by the fallback"
+        )
+    for position, spec in enumerate(decision.commands):
+        Command.objects.get_or_create(
+            command_id=fallback_command_id(failed.command_id, position),
+            defaults={
+                "call": call,
+                "position": position,
+                "action": spec.action,
+                "body": redact_body(spec.action, spec.params),
+                "params": spec.params,
+                "note": f"the fallback after {failed.action} failed",
+            },
+        )
+    failed.note = decision.note[:2000]
+    failed.save(update_fields=["note"])
+    logger.warning("Call %s: %s", call.call_control_id, decision.note)
+    return [(name, call, data) for name, data in decision.signals]
 
 
 def _record_success(call, command, result):

@@ -24,6 +24,7 @@ AI_GATHER = "ai_gather"  # call.ai_gather.ended
 AI_ASSISTANT = "ai_assistant"  # call.conversation.ended
 TRANSFER = "transfer"  # nothing more (call.hangup)
 GOODBYE = "goodbye"  # speak/playback ended of a hang-up node's prompt, then hangup
+APOLOGY = "apology"  # speak/playback ended of the menu's apology, then transfer or hangup
 HANGING_UP = "hanging_up"  # call.hangup
 
 # How the engine itself ended the call (``CallState.ending``); "" while it has not.
@@ -78,6 +79,10 @@ class CallState:
     ending: str = ""
     end_reason: str = ""
     failure: str = ""
+    # The action whose failure for good started the menu's fallback (``core.command_failed``),
+    # "" while none has; once set, a failing command hangs up or gives up, never apologises
+    # again.
+    fallback: str = ""
     transferred_to: str = ""
     transferred_at: datetime | None = None
     last_node: str = ""  # the node visited last (``node`` is cleared by a direct hang-up)

@@ -28,7 +28,7 @@ def build_definition(menu):
         row = own.get(pk)
         return row.key if row is not None else foreign_keys[model, pk]
 
-    return {
+    definition = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "menu": {
@@ -57,12 +57,35 @@ def build_definition(menu):
             for node in nodes
         },
     }
+    on_failure = command_failure_definition(menu, lambda pk: key_of(Prompt, pk, prompts))
+    if on_failure is not None:
+        definition["menu"]["on_command_failure"] = on_failure
+    return definition
+
+
+def command_failure_definition(menu, prompt_key):
+    """The menu's ``on_command_failure`` object, or None when its rows say only what the
+    engine does anyway (the built-in apology, then hang up): menus that never set it export
+    as they always did."""
+    if (
+        menu.failure_prompt_id is None
+        and not menu.failure_text
+        and menu.failure_then == Menu.FailureThen.HANGUP
+        and not menu.failure_to
+    ):
+        return None
+    return {
+        "prompt": prompt_key(menu.failure_prompt_id),
+        "text": menu.failure_text or None,
+        "then": menu.failure_then,
+        "to": menu.failure_to or None,
+    }
 
 
 def _keys_of_foreign_rows(menu, nodes):
     # Rows of another menu that this menu's rows point at (validate_menu reports them); their
     # keys still go into the definition so that it describes what the rows say.
-    wanted = {Prompt: set(), AIParameterSchema: set()}
+    wanted = {Prompt: {menu.failure_prompt_id}, AIParameterSchema: set()}
     for node in nodes:
         wanted[Prompt].update({node.prompt_id, node.invalid_prompt_id, node.no_input_prompt_id})
         wanted[AIParameterSchema].add(node.ai_schema_id)
@@ -159,7 +182,11 @@ def apply_definition(definition, *, menu=None):
         "service_level",
     ):
         setattr(menu, field, data[field])
-    menu.entry_node = None
+    on_failure = data.get("on_command_failure") or {}
+    menu.failure_text = on_failure.get("text") or ""
+    menu.failure_then = on_failure.get("then") or Menu.FailureThen.HANGUP
+    menu.failure_to = on_failure.get("to") or ""
+    menu.entry_node = menu.failure_prompt = None
     menu.save()
     Route.objects.filter(menu=menu).delete()
     Node.objects.filter(menu=menu).delete()
@@ -196,7 +223,8 @@ def apply_definition(definition, *, menu=None):
                 callable=route.get("callable") or "",
             )
     menu.entry_node = nodes.get(data["entry_node"])
-    menu.save(update_fields=["entry_node", "updated_at"])
+    menu.failure_prompt = prompts.get(on_failure.get("prompt"))
+    menu.save(update_fields=["entry_node", "failure_prompt", "updated_at"])
     return menu
 
 

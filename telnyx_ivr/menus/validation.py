@@ -96,6 +96,7 @@ class _DefinitionChecker:
 
     def run(self):
         self.check_entry_node()
+        self.check_command_failure()
         self.check_prompts()
         self.check_ai_schemas()
         for key, node in self.nodes.items():
@@ -112,6 +113,41 @@ class _DefinitionChecker:
             self.add(None, "menu.entry_node", "the menu has no entry node")
         elif entry not in self.nodes:
             self.add(None, "menu.entry_node", f"'{entry}' is not a node of this menu")
+
+    def check_command_failure(self):
+        plan = self.menu.get("on_command_failure")
+        if plan is None:
+            return
+        where = "menu.on_command_failure"
+        prompt_key, text = plan["prompt"], plan["text"]
+        if prompt_key is not None and text is not None:
+            self.add(None, f"{where}.text", "the apology is a prompt or a text, not both")
+        if prompt_key is not None:
+            prompt = self.prompts.get(prompt_key)
+            if prompt is None:
+                self.add(
+                    None,
+                    f"{where}.prompt",
+                    f"the apology '{prompt_key}' is not a prompt of this menu",
+                )
+            elif prompt["kind"] == "tts":
+                self.check_template(
+                    None, f"{where}.prompt", prompt["text"], f"prompt '{prompt_key}'"
+                )
+        if text is not None:
+            self.check_template(None, f"{where}.text", text, "the apology")
+        if plan["then"] == "transfer" and not plan["to"]:
+            self.add(
+                None,
+                f"{where}.to",
+                "then is 'transfer' but no number or SIP address says where to transfer to",
+            )
+        elif plan["then"] == "hangup" and plan["to"]:
+            self.add(
+                None,
+                f"{where}.to",
+                "only a transfer has a destination: with 'hangup' leave it null",
+            )
 
     def check_prompts(self):
         for key, prompt in self.prompts.items():
@@ -414,6 +450,15 @@ def _foreign_reference_issues(menu):
                 None,
                 "menu.entry_node",
                 f"'{menu.entry_node.key}' belongs to another menu ('{menu.entry_node.menu}')",
+            )
+        )
+    if menu.failure_prompt_id is not None and menu.failure_prompt.menu_id != menu.pk:
+        issues.append(
+            ValidationIssue(
+                None,
+                "menu.on_command_failure.prompt",
+                f"the apology '{menu.failure_prompt.key}' belongs to another menu "
+                f"('{menu.failure_prompt.menu}')",
             )
         )
     nodes = Node.objects.filter(menu=menu).select_related(

@@ -189,6 +189,10 @@ class Command(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True,
+        help_text="What the engine did when it failed for good, or why it was sent (a fallback).",
+    )
     response = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     latency_ms = models.FloatField(null=True, blank=True)

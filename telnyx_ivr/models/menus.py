@@ -35,6 +35,10 @@ class Menu(models.Model):
         BASIC = "basic", "Basic"
         PREMIUM = "premium", "Premium"
 
+    class FailureThen(models.TextChoices):
+        HANGUP = "hangup", "Hang up"
+        TRANSFER = "transfer", "Transfer the call"
+
     slug = models.SlugField(max_length=KEY_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -61,6 +65,34 @@ class Menu(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="Where a call starts once answered.",
+    )
+    # What a caller hears when Telnyx refuses a command for good (on_command_failure in the
+    # definition): the prompt or the text (not both), else a built-in apology; then this.
+    failure_prompt = models.ForeignKey(
+        "Prompt",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="apology prompt",
+        help_text="A prompt of this menu, or leave it empty and write the apology below.",
+    )
+    failure_text = models.TextField(
+        "apology text",
+        blank=True,
+        help_text="Blank, with no prompt either: a short built-in apology.",
+    )
+    failure_then = models.CharField(
+        "then",
+        max_length=10,
+        choices=FailureThen.choices,
+        default=FailureThen.HANGUP,
+    )
+    failure_to = models.CharField(
+        "transfer to",
+        max_length=255,
+        blank=True,
+        help_text="For a transfer: an E.164 number (+15551230000) or a sip: URI.",
     )
     is_active = models.BooleanField(
         "active", default=False, help_text="Only active menus with a live version answer calls."

@@ -667,6 +667,7 @@ def _settings_config():
         ivr_settings.MAX_RETRIES,
         ivr_settings.RETRY_BACKOFF_SECONDS,
         ivr_settings.RETRY_BACKOFF_MAX_SECONDS,
+        ivr_settings.RETRY_GIVE_UP_SECONDS,
     )
 
 

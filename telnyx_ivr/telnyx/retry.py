@@ -19,10 +19,16 @@ Backoff after attempt ``n`` is ``min(RETRY_BACKOFF_MAX_SECONDS, RETRY_BACKOFF_SE
 together do not resend together. At most ``MAX_RETRIES`` resends follow the first attempt.
 
 The policy runs inside ``TelnyxClient.send`` (sleeping between attempts) or is handed to the
-caller with ``send(..., retry=False)``: the Celery layer then asks ``should_retry`` and
-``delay_for`` and retries through the queue with ``countdown=delay`` instead of sleeping in a
-worker. Inside the client, a wait longer than ``max_inline_delay`` (default: the backoff cap) is
-not slept: the error is raised with ``retry_after`` set so the caller can schedule it.
+caller with ``send(..., retry=False)``: the Celery layer then asks ``retry_delay`` and retries
+through the queue with ``countdown=delay`` instead of sleeping in a worker. Inside the client, a
+wait longer than ``max_inline_delay`` (default: the backoff cap) is not slept: the error is
+raised with ``retry_after`` set so the caller can schedule it.
+
+A caller is on the line while a command is retried, hearing nothing. ``give_up_seconds``
+(``RETRY_GIVE_UP_SECONDS``) bounds each wait: when the next attempt would come later than that
+after a failure (a 429 whose reset is far off), ``retry_delay`` gives up at once, so the engine
+can play the menu's fallback instead of leaving the caller in silence. It also keeps resends
+well inside the minute or so in which Telnyx drops a second command with the same id.
 """
 
 import random
@@ -39,18 +45,23 @@ class RetryPolicy:
     backoff_max_seconds: float = 8.0
     jitter: float = 0.25
     max_inline_delay: float | None = None
+    # The longest wait before a resend that ``retry_delay`` accepts; None: no limit.
+    give_up_seconds: float | None = None
     # Returns a float in [0, 1); injectable so tests get exact delays.
     random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, **overrides):
-        """The policy configured by ``TELNYX_IVR`` (MAX_RETRIES, RETRY_BACKOFF_*)."""
+        """The policy configured by ``TELNYX_IVR`` (MAX_RETRIES, RETRY_BACKOFF_*,
+        RETRY_GIVE_UP_SECONDS)."""
         from telnyx_ivr.conf import ivr_settings
 
+        give_up = ivr_settings.RETRY_GIVE_UP_SECONDS
         values = {
             "max_retries": int(ivr_settings.MAX_RETRIES),
             "backoff_seconds": float(ivr_settings.RETRY_BACKOFF_SECONDS),
             "backoff_max_seconds": float(ivr_settings.RETRY_BACKOFF_MAX_SECONDS),
+            "give_up_seconds": None if give_up is None else float(give_up),
         }
         values.update(overrides)
         return cls(**values)
@@ -86,3 +97,14 @@ class RetryPolicy:
         if retry_after is not None and retry_after > delay:
             delay = float(retry_after)
         return max(0.0, delay)
+
+    def retry_delay(self, attempt_number, error):
+        """Seconds to wait before resending after attempt ``attempt_number`` failed, or None
+        to give up: the error is not retryable, the retries are used up, or the wait would be
+        longer than ``give_up_seconds``."""
+        if not self.should_retry(attempt_number, error):
+            return None
+        delay = self.delay_for(attempt_number, error)
+        if self.give_up_seconds is not None and delay > self.give_up_seconds:
+            return None
+        return delay
