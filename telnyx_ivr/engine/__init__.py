@@ -7,6 +7,7 @@ decision = decide(state, menu_definition, facts, resolve_callable=resolver, now=
 from .core import (
     add_ai_messages,
     apply_command_result,
+    command_failed,
     decide,
     stop_ai_assistant,
     stop_gather,
@@ -23,6 +24,7 @@ __all__ = [
     "StepRecord",
     "add_ai_messages",
     "apply_command_result",
+    "command_failed",
     "decide",
     "render_text",
     "stop_ai_assistant",
