@@ -104,11 +104,11 @@ def parse_event(raw_body):
 
 def storable(value):
     """``value`` (parsed JSON) with what a database cannot store replaced: NUL characters and
-    lone surrogates in text become U+FFFD. Raises MalformedEvent past ``MAX_DEPTH`` levels."""
-    if isinstance(value, str):
-        return _UNSTORABLE.sub(REPLACEMENT, value)
+    lone surrogates in text become U+FFFD, and NaN and infinities become their JSON spelling
+    as text (a decoded client_state reaches here as parsed by plain ``json.loads``). Raises
+    MalformedEvent past ``MAX_DEPTH`` levels."""
     if not isinstance(value, dict | list):
-        return value
+        return _scalar(value)
     root = [value]
     stack = [(root, 0, value, 1)]  # (container, key, value to copy, depth)
     while stack:
@@ -122,17 +122,25 @@ def storable(value):
                 copy[name] = child
                 if isinstance(child, dict | list):
                     stack.append((copy, name, child, depth + 1))
-                elif isinstance(child, str):
-                    copy[name] = _UNSTORABLE.sub(REPLACEMENT, child)
+                else:
+                    copy[name] = _scalar(child)
         else:
             copy = list(item)
             for index, child in enumerate(item):
                 if isinstance(child, dict | list):
                     stack.append((copy, index, child, depth + 1))
-                elif isinstance(child, str):
-                    copy[index] = _UNSTORABLE.sub(REPLACEMENT, child)
+                else:
+                    copy[index] = _scalar(child)
         parent[key] = copy
     return root[0]
+
+
+def _scalar(value):
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(REPLACEMENT, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)  # "NaN", "Infinity", "-Infinity", as the body spelled them
+    return value
 
 
 def _as_text(constant):
