@@ -5,6 +5,7 @@ Telnyx's retries of webhooks the app does not take."""
 import time
 
 import pytest
+import requests
 
 from telnyx_ivr.simulator import Press, TelnyxSimulator
 
@@ -33,6 +34,58 @@ def test_duplicate_webhook_keeps_its_id_with_attempt_2(sim, api, receiver):
         "duplicate call.answered",
     ]
     assert sim.faults.pending() == []
+
+
+def test_duplicate_webhook_with_copies_delivers_it_that_many_more_times(sim, api, receiver):
+    sim.faults.duplicate_webhook("call.answered", copies=3)
+    call = sim.start_call()
+    api.post(call, "answer")
+    sim.wait_idle()
+    answered = [b for b in receiver.bodies(call) if b["data"]["event_type"] == "call.answered"]
+    assert len({b["data"]["id"] for b in answered}) == 1
+    assert [b["meta"]["attempt"] for b in answered] == [1, 2, 3, 4]
+    assert [w.fault for w in call.webhooks if w.event_type == "call.answered"][1:] == [
+        "duplicate call.answered x4"
+    ] * 3
+    assert all(w.answer_seconds is not None for w in call.webhooks)
+
+
+def test_refusing_commands_at_random_refuses_about_the_share_asked(sim, api, receiver):
+    sim.faults.fail_commands_at_random(0.5, ways=("500", "429"), seed=7)
+    call = sim.start_call()
+    statuses = [api.post(call, "answer").status_code for _ in range(200)]
+    refused = [s for s in statuses if s != 200]
+    assert 70 < len(refused) < 130, len(refused)
+    assert set(refused) == {500, 429}
+    sim.faults.fail_commands_at_random(0)
+    assert api.post(call, "answer").status_code == 200
+
+
+def test_a_command_refused_with_no_answer_is_acted_on_and_its_retry_is_a_repeat(sim, api, receiver):
+    sim.faults.fail_commands_at_random(1, ways=("no answer",), hold_seconds=0.3)
+    call = sim.start_call()
+    began = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        api.post(call, "answer", command_id="c-lost")
+    assert time.monotonic() - began >= 0.3
+    sim.faults.clear()
+    assert api.post(call, "answer", command_id="c-lost").status_code == 200
+    sim.wait_idle()
+    assert receiver.events(call) == ["call.initiated", "call.answered"]
+    assert [(c.status, c.fault, c.duplicate) for c in call.commands] == [
+        (200, "no answer", False),
+        (200, None, True),
+    ]
+
+
+def test_refusing_at_random_checks_its_arguments():
+    faults = TelnyxSimulator().faults
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        faults.fail_commands_at_random(1.5)
+    with pytest.raises(ValueError, match="ways must be among"):
+        faults.fail_commands_at_random(0.2, ways=("404",))
+    with pytest.raises(ValueError, match="copies must be at least 1"):
+        faults.duplicate_webhook("*", copies=0)
 
 
 def test_reorder_delivers_a_webhook_after_the_next_one(sim, api, receiver):

@@ -2,10 +2,16 @@
 
 Each fault fires for the next ``times`` matching webhooks or commands, then is spent. A fault
 matches an ``event_type`` or ``action`` exactly, or any with ``"*"``, and optionally one call.
+``fail_commands_at_random`` is the exception: it refuses a share of all commands, for as long
+as it is set, as a load test needs.
 """
 
+import random
 import threading
 from dataclasses import dataclass
+
+# How a command can be refused at random: Telnyx's side erring, throttling, or silent.
+RANDOM_REFUSALS = ("500", "429", "no answer")
 
 
 @dataclass
@@ -17,6 +23,7 @@ class Fault:
     seconds: float = 0.0  # delay
     status: int = 500  # fail_command
     reset_seconds: int = 1  # fail_command with 429
+    copies: int = 1  # duplicate: extra deliveries
     fired: int = 0
 
     def matches(self, name, call_control_id):
@@ -31,7 +38,24 @@ class Fault:
             return f"delay {self.match} by {self.seconds:g} s"
         if self.kind == "fail_command":
             return f"fail {self.match} with {self.status}"
+        if self.kind == "duplicate" and self.copies > 1:
+            return f"duplicate {self.match} x{self.copies + 1}"
         return f"{self.kind} {self.match}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What ``fail_commands_at_random`` drew for one command: ``how`` is one of
+    RANDOM_REFUSALS. "no answer": the command is acted on, but its answer is held for
+    ``hold_seconds`` and the connection closed without one (the app's read timeout fires)."""
+
+    how: str
+    status: int | None
+    reset_seconds: int
+    hold_seconds: float
+
+    def describe(self):
+        return "no answer" if self.status is None else f"refused at random with {self.status}"
 
 
 class Faults:
@@ -40,10 +64,14 @@ class Faults:
     def __init__(self):
         self._lock = threading.Lock()
         self._faults = []
+        self._random = None  # (share, ways, rng, reset_seconds, hold_seconds)
 
-    def duplicate_webhook(self, event_type, *, call=None, times=1):
-        """Deliver the next ``event_type`` webhook twice: same ``data.id``, ``meta.attempt`` 2."""
-        return self._add(Fault("duplicate", event_type, _call_id(call), times))
+    def duplicate_webhook(self, event_type, *, call=None, times=1, copies=1):
+        """Deliver the next ``event_type`` webhook ``copies`` more times: the same ``data.id``,
+        ``meta.attempt`` counting up."""
+        if copies < 1:
+            raise ValueError("copies must be at least 1")
+        return self._add(Fault("duplicate", event_type, _call_id(call), times, copies=copies))
 
     def reorder_webhook(self, event_type, *, call=None, times=1):
         """Hold the next ``event_type`` webhook and deliver it after the one that follows it."""
@@ -71,6 +99,36 @@ class Faults:
             )
         )
 
+    def fail_commands_at_random(
+        self, share, *, ways=RANDOM_REFUSALS, seed=None, reset_seconds=1, hold_seconds=1.0
+    ):
+        """From now on refuse each command (each try of it) with probability ``share``, in
+        one of ``ways`` drawn evenly: "500", "429" (with ``x-ratelimit-reset``) or "no
+        answer". ``share=0`` stops it; ``clear()`` does too."""
+        if not 0 <= share <= 1:
+            raise ValueError(f"share must be between 0 and 1, not {share}")
+        unknown = set(ways) - set(RANDOM_REFUSALS)
+        if unknown or not ways:
+            raise ValueError(f"ways must be among {RANDOM_REFUSALS}, not {sorted(unknown)}")
+        with self._lock:
+            self._random = (
+                (share, tuple(ways), random.Random(seed), reset_seconds, hold_seconds)
+                if share
+                else None
+            )
+
+    def draw_refusal(self):
+        """A Refusal for the command arriving now, or None (most of the time)."""
+        with self._lock:
+            if self._random is None:
+                return None
+            share, ways, rng, reset_seconds, hold_seconds = self._random
+            if rng.random() >= share:
+                return None
+            how = rng.choice(ways)
+        status = None if how == "no answer" else int(how)
+        return Refusal(how, status, reset_seconds, hold_seconds)
+
     def take(self, kind, name, call_control_id):
         """The fault of ``kind`` that fires for ``name`` now, counted as fired, or None."""
         with self._lock:
@@ -88,6 +146,7 @@ class Faults:
     def clear(self):
         with self._lock:
             self._faults.clear()
+            self._random = None
 
     def _add(self, fault):
         if fault.times < 1:

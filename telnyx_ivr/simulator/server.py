@@ -301,6 +301,8 @@ class TelnyxSimulator:
     def webhook_answered(self, record, status, error, *, answer=None, location=None):
         with self._changed:
             record.status, record.error = status, error
+            if status is not None:
+                record.answer_seconds = time.monotonic() - record.sent_monotonic
             record.answer, record.location = answer, location
             record.entry.text = describe_webhook(record)
             record.entry.data.update(status=status, answer=answer, location=location)
@@ -359,15 +361,14 @@ class TelnyxSimulator:
             self._describe(entry, record)
             return 200, {"data": previous[1]}, {}, []
         fault = self.faults.take("fail_command", action, call_control_id)
-        if fault is not None:
-            error = (
-                api_errors.rate_limited(fault.reset_seconds)
-                if fault.status == 429
-                else api_errors.server_error()
-            )
-            error.status = fault.status
-            record.status, record.error_code = fault.status, error.code
-            record.fault = fault.describe()
+        refusal = None if fault is not None else self.faults.draw_refusal()
+        if fault is not None or (refusal is not None and refusal.status is not None):
+            status = fault.status if fault is not None else refusal.status
+            reset = (fault or refusal).reset_seconds
+            error = api_errors.rate_limited(reset) if status == 429 else api_errors.server_error()
+            error.status = status
+            record.status, record.error_code = status, error.code
+            record.fault = (fault or refusal).describe()
             self._describe(entry, record)
             return _error(error)
         call.caller.command_received(action, body)
@@ -385,6 +386,10 @@ class TelnyxSimulator:
             return _error(error)
         if command_id:
             call.command_replies[command_id] = (now, outcome.data)
+        if refusal is not None:  # acted on, but the answer is lost on the way
+            record.fault = refusal.describe()
+            self._describe(entry, record)
+            return NO_ANSWER, refusal.hold_seconds, {}, outcome.outgoing
         self._describe(entry, record)
         return 200, {"data": outcome.data}, {}, outcome.outgoing
 
@@ -413,6 +418,10 @@ class TelnyxSimulator:
         return record
 
 
+# handle_command's status for a command acted on whose answer never comes.
+NO_ANSWER = "no answer"
+
+
 def _error(error):
     return error.status, error.body(), dict(error.headers), []
 
@@ -435,6 +444,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, body, headers, outgoing = simulator.handle_command(self.path, self.headers, raw)
         try:
+            if status == NO_ANSWER:  # body: how long to hold the line before dropping it
+                time.sleep(body)
+                self.close_connection = True
+                return
             self._answer(status, body, headers)
         finally:
             # The webhooks a command causes follow its answer, as Telnyx's do (and go even

@@ -47,6 +47,7 @@ class WebhookRecord:
     location: str | None = None  # where a redirect pointed (it is never followed)
     fault: str | None = None
     sent_monotonic: float = field(default=0.0, repr=False)
+    answer_seconds: float | None = field(default=None, repr=False)  # None: no answer came
     entry: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -57,6 +58,7 @@ class WebhookRecord:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["sent_at"] = self.sent_at.isoformat()
         data.pop("sent_monotonic")
+        data.pop("answer_seconds")
         data.pop("entry")
         return data
 

@@ -127,7 +127,8 @@ class DeliveryWorker:
             attempt += 1
         duplicate = self.faults.take("duplicate", item.event_type, call_id)
         if duplicate is not None:
-            self._post(item, attempt + 1, duplicate.describe())
+            for extra in range(1, duplicate.copies + 1):
+                self._post(item, attempt + extra, duplicate.describe())
         self.recorder.webhook_done(item)
 
     def _post(self, item, attempt, fault):
