@@ -51,3 +51,11 @@ def require_redis():
         missing(f"needs a Redis broker: CELERY_BROKER_URL is {url!r}")
     if not redis_reachable(url):
         missing(f"needs Redis at {url}, which does not answer")
+
+
+def require_redis_server():
+    """The ``redis-server`` program, for tests that start a Redis of their own."""
+    from shutil import which
+
+    if which("redis-server") is None:
+        missing("needs redis-server (Debian: apt-get install redis-server)")

@@ -10,9 +10,6 @@ on a port of its own and stops (by its PID) while calls come in.
 """
 
 import json
-import signal
-import socket
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +25,7 @@ from telnyx_ivr.testing import WebhookSigner, event_body
 
 from . import services
 from .celery_worker import WorkerProcess
-from .test_production_server import ProductionServer
+from .stack import ProductionServer, RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -36,66 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SLOW_MARKER_ENV = "IVR_TEST_SLOW_ROUTE_FILE"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server of this test's own on a free loopback port, stopped by its PID only."""
-
-    def __init__(self, folder):
-        self.port = free_port()
-        self.folder = folder
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail("redis-server did not start")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def pause(self):
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self):
-        self.process.send_signal(signal.SIGCONT)
-
-
 @pytest.fixture
 def redis_server(tmp_path):
-    if not _has_redis_server():
-        services.missing("needs redis-server (Debian: apt-get install redis-server)")
+    services.require_redis_server()
     server = RedisServer(tmp_path).start()
     yield server
     if server.process and server.process.poll() is None:
         server.resume()
     server.stop()
-
-
-def _has_redis_server():
-    from shutil import which
-
-    return which("redis-server") is not None
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from .stack import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 240  # migrate a fresh database, seed calls, start four processes, play two calls
 # Demo calls seeded at start-up: a few, where a test looks at them (each takes a fraction of a
@@ -40,12 +42,6 @@ SESSION_ONLY = (
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="finds child processes through /proc"
 )
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def descendants(pid):

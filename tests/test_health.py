@@ -21,16 +21,11 @@ from telnyx_ivr.health_endpoint import health
 from telnyx_ivr.models import Call, Command, WebhookEvent
 
 from . import services
+from .stack import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = "/telnyx/health/"
 BROKER_PASSWORD = "hunter2-broker-pw"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ and plays a simulated call through the shipped example menu with a real Celery w
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -27,6 +26,7 @@ from django.db import connection
 
 from . import services
 from .docs_examples import ROOT, blocks, shell_commands
+from .stack import free_port
 
 GUIDE = "docs/integration.md"
 HOST = "hostsite"
@@ -38,12 +38,6 @@ CALL = [
 ]  # fmt: skip
 
 pytestmark = [pytest.mark.redis]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def build_wheel(folder):

@@ -21,6 +21,7 @@ from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.simulator.control import SimulatorClient
 from telnyx_ivr.simulator.service import new_signing_seed
 
+from .stack import free_port
 from .test_simulator_support import AnsweringApp, answering_app  # noqa: F401
 from .urls_other_mount import OTHER_WEBHOOK_PATH
 
@@ -28,12 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "telnyx_ivr" / "examples"
 API_KEY = "KEY_ivr_simulate_test"
 AI_NUMBER = "+15550100200"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def port_is_free(port):
