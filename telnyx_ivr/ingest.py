@@ -4,7 +4,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DataError, IntegrityError, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -28,7 +35,39 @@ class UnstorableEvent(Exception):
     """The database refused the event for another reason than its id being stored already."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be reached, even on a new connection: nothing was stored."""
+
+
 def store_event(parsed):
+    """Store ``parsed`` (see ``_store``), once more on a new connection when the database
+    connection breaks under it (PostgreSQL restarted, the connection killed): the unique
+    ``event_id`` makes the second try safe, even if the first committed before it broke.
+    Raises DatabaseUnavailable when the second try fails too, or when the connection is in
+    the host's transaction (``ATOMIC_REQUESTS``), which is lost with it."""
+    try:
+        return _store(parsed)
+    except (OperationalError, InterfaceError) as exc:
+        if connection.in_atomic_block:
+            raise DatabaseUnavailable(_first_line(exc)) from exc
+        logger.warning(
+            "The database connection broke while storing event %s (%s); trying a new one",
+            parsed.event_id,
+            _first_line(exc),
+        )
+        connection.close()
+        try:
+            return _store(parsed)
+        except (OperationalError, InterfaceError) as again:
+            connection.close()
+            raise DatabaseUnavailable(_first_line(again)) from again
+
+
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _store(parsed):
     """Insert the event, or count a redelivery of one already stored.
 
     Concurrent deliveries of one event race on the unique ``event_id``: the loser's insert

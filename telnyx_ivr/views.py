@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from .conf import ivr_settings
-from .ingest import UnstorableEvent, store_event
+from .ingest import DatabaseUnavailable, UnstorableEvent, store_event
 from .telnyx.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
 from .telnyx.webhooks import MalformedEvent, parse_event
 
@@ -67,6 +67,14 @@ class TelnyxWebhookView(APIView):
                 raise WebhookRejected(400, "malformed_event", str(exc)) from None
             try:
                 result = store_event(parsed)
+            except DatabaseUnavailable as exc:
+                logger.error("Could not store Telnyx event %s: %s", parsed.event_id, exc)
+                raise WebhookRejected(
+                    503,
+                    "database_unavailable",
+                    f"the database could not be reached, so the event was not stored "
+                    f"(Telnyx delivers it again): {exc}",
+                ) from None
             except UnstorableEvent as exc:
                 logger.error("Could not store Telnyx event %s: %s", parsed.event_id, exc)
                 raise WebhookRejected(

@@ -241,3 +241,61 @@ def test_ten_concurrent_deliveries_store_one_row_and_queue_one_task(
     event = WebhookEvent.objects.get()
     assert event.deliveries == 10
     assert published == [event.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_event_is_stored_on_a_new_connection_when_the_old_one_was_killed(
+    postgres, signed, published, caplog
+):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        before = cursor.fetchone()[0]
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [before])
+    body = json.dumps(event_body("call.hangup", {"call_control_id": "v3:k"})).encode()
+    parsed = parse_event(body)
+
+    result = store_event(parsed)
+
+    assert result.created
+    assert WebhookEvent.objects.get().event_id == parsed.event_id
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != before
+    assert "trying a new one" in caplog.text
+    publisher.wait_until_sent()
+    assert published == [result.event.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_cannot_be_reached_is_a_503_that_says_so(postgres, client, signed):
+    from django.db import connection
+
+    from .stack import free_port
+
+    envelope = event_body("call.hangup", {"call_control_id": "v3:gone"})
+    port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = free_port()  # nothing listens there
+    try:
+        answer = signed.post(client, URL, envelope)
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = port
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "database_unavailable"
+    assert "could not be reached" in answer.json()["detail"]
+    assert not WebhookEvent.objects.exists()
