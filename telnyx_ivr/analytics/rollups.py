@@ -298,7 +298,7 @@ STEP_COLUMNS = (
 def _roll_up_calls(batch):
     ids = list(
         Call.objects.filter(rolled_up=False, status=Call.Status.ENDED)
-        .order_by("pk")
+        .order_by()  # none, not even Meta's: it would sort every row not rolled up, each batch
         .select_for_update(skip_locked=True)  # two roll-ups take different rows
         .values_list("pk", flat=True)[:batch]
     )
@@ -316,13 +316,13 @@ def _roll_up_calls(batch):
 def _roll_up_pipeline(batch):
     event_ids = list(
         WebhookEvent.objects.filter(rolled_up=False, status__in=FINAL_EVENTS)
-        .order_by("pk")
+        .order_by()  # none, not even Meta's: it would sort every row not rolled up, each batch
         .select_for_update(skip_locked=True)  # two roll-ups take different rows
         .values_list("pk", flat=True)[:batch]
     )
     command_ids = list(
         Command.objects.filter(rolled_up=False, status__in=FINAL_COMMANDS)
-        .order_by("pk")
+        .order_by()  # none, not even Meta's: it would sort every row not rolled up, each batch
         .select_for_update(skip_locked=True)  # two roll-ups take different rows
         .values_list("pk", flat=True)[:batch]
     )
