@@ -74,9 +74,24 @@ class Publisher:
     def _run(self):
         from .tasks import process_event
 
+        late = 0
         while True:
             event_pk, queued_at = self._queue.get()
             try:
+                # Held up by a broker outage: a rescue loop has the event by now or soon. A
+                # task for it would only queue up ahead of the events arriving now, and make
+                # their callers wait once the broker is back.
+                if time.time() - queued_at > ivr_settings.STALE_EVENT_SECONDS:
+                    late += 1
+                    continue
+                if late:
+                    logger.warning(
+                        "Did not queue %d event(s) that waited over %s s for the broker: "
+                        "the workers' rescue loops process them",
+                        late,
+                        ivr_settings.STALE_EVENT_SECONDS,
+                    )
+                    late = 0
                 process_event.apply_async((event_pk, queued_at), retry=False)
             except Exception as exc:  # the broker is down: the rescuer has the event
                 logger.warning(

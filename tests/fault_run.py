@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.db import connection
@@ -49,6 +49,9 @@ PATIENCE_SECONDS = 30.0
 # The goal: every event of a broker outage processed within this long of the broker's return.
 AFTER_BROKER_BACK_SECONDS = 15
 WORKERS = 2
+# Commands caused by what arrived in a Redis outage still come this long after it (the rescue
+# loop's wait): counted with the outage.
+OUTAGE_TAIL = timedelta(seconds=5)
 
 
 @dataclass
@@ -109,8 +112,11 @@ class FaultReport:
     events_acted_on_twice: int = 0  # one event caused the same action under two ids
     commands_pending: int = 0
     latency_ms: dict = field(default_factory=dict)
+    latency_ms_by_second: dict = field(default_factory=dict)  # second of the run -> p50
+    latency_ms_outside_outage: dict = field(default_factory=dict)
     longest_event_wait_s: float = 0.0
     started_at: datetime | None = None
+    broker_down_at: datetime | None = None
     broker_back_at: datetime | None = None
     after_broker_back_s: float | None = None  # last event of the outage processed, after
     call_ids: list = field(default_factory=list)
@@ -171,7 +177,14 @@ class FaultReport:
             f"{dict(sorted(self.commands_refused.items()))}, executed twice: "
             f"{self.commands_twice} (one command_id) + {self.events_acted_on_twice} "
             f"(one event, two ids), still pending: {self.commands_pending}",
-            f"webhook -> command latency ms: {pct(self.latency_ms)}",
+            f"webhook -> command latency ms: {pct(self.latency_ms)}"
+            + (
+                f"; outside the Redis outage: {pct(self.latency_ms_outside_outage)}"
+                if self.broker_down_at
+                else ""
+            ),
+            "median latency ms by 5 s of the run: "
+            + ", ".join(f"{k}-{k + 5} s {v:,.0f}" for k, v in self.latency_ms_by_second.items()),
             f"longest any event waited (stored -> processed): {self.longest_event_wait_s:.1f} s"
             + (
                 f"; last event of the outage processed {self.after_broker_back_s:.1f} s after "
@@ -406,6 +419,7 @@ def _faults_in_time(plan, began, redis, workers, report, spared, say):
             say(f"{at:5.1f} s: killed {killed} database connections")
         elif what == "redis down":
             redis.stop()
+            report.broker_down_at = datetime.now(UTC)
             say(f"{at:5.1f} s: Redis stopped")
         else:
             redis.start()
@@ -497,9 +511,23 @@ def _account(report, sim, workers, redis):
     first = {}
     for record in commands:
         first.setdefault(record.command_id, record)
-    report.latency_ms = percentiles(
-        [r.reply_seconds * 1000 for r in first.values() if r.reply_seconds is not None]
+    timed = [r for r in first.values() if r.reply_seconds is not None]
+    report.latency_ms = percentiles([r.reply_seconds * 1000 for r in timed])
+    down, back = report.broker_down_at, report.broker_back_at
+    report.latency_ms_outside_outage = percentiles(
+        [
+            r.reply_seconds * 1000
+            for r in timed
+            if down is None or not down <= r.received_at <= (back or r.received_at) + OUTAGE_TAIL
+        ]
     )
+    by_second = {}
+    for r in timed:
+        second = int((r.received_at - report.started_at).total_seconds() // 5 * 5)
+        by_second.setdefault(second, []).append(r.reply_seconds * 1000)
+    report.latency_ms_by_second = {
+        k: percentiles(v)["p50"] for k, v in sorted(by_second.items()) if k >= 0
+    }
     calls = Call.objects.filter(call_control_id__in=report.call_ids)
     report.calls_ended_in_log = calls.filter(status=Call.Status.ENDED).count()
     report.outcomes = Counter(calls.values_list("outcome", flat=True))
