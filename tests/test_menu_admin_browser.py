@@ -57,3 +57,44 @@ def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
     assert "was changed successfully" in browser.page_source
     node = menu.nodes.get(key="goodbye")
     assert (node.kind, node.to, node.prompt) == ("transfer", "+15550100009", None)
+
+
+def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
+    browser, live_server, django_user_model
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from .browser_support import screenshot
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    heading = next(
+        h for h in browser.find_elements(By.CSS_SELECTOR, "fieldset .fieldset-heading")
+        if "refusing a command" in h.text
+    )  # fmt: skip
+    if not browser.find_element(By.ID, "id_failure_then").is_displayed():
+        heading.click()  # a collapsed section opens on its heading
+    Select(browser.find_element(By.ID, "id_failure_then")).select_by_value("transfer")
+    browser.find_element(By.NAME, "_continue").click()
+
+    error = browser.find_element(By.ID, "id_failure_to_error")
+    field = browser.find_element(By.ID, "id_failure_to")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)
+    shot = screenshot(browser, "menu-admin-command-failure-error")
+    assert error.is_displayed()
+    assert field.is_displayed()
+    assert error.text == "A transfer needs a number or SIP URI."
+    assert abs(error.location["y"] - field.location["y"]) < 80, (error.location, field.location)
+    assert shot.stat().st_size > 10_000
+
+    field.send_keys("+15550100009")
+    browser.find_element(By.ID, "id_failure_text").send_keys("Sorry, let me put you through.")
+    browser.find_element(By.NAME, "_continue").click()
+    assert "was changed successfully" in browser.page_source
+    menu.refresh_from_db()
+    assert (menu.failure_then, menu.failure_to, menu.failure_text) == (
+        "transfer", "+15550100009", "Sorry, let me put you through.",
+    )  # fmt: skip
