@@ -64,7 +64,7 @@ class Faults:
     def __init__(self):
         self._lock = threading.Lock()
         self._faults = []
-        self._random = None  # (share, ways, rng, reset_seconds, hold_seconds)
+        self._random = None  # [share, ways, rng, reset_seconds, hold_seconds, refusals]
 
     def duplicate_webhook(self, event_type, *, call=None, times=1, copies=1):
         """Deliver the next ``event_type`` webhook ``copies`` more times: the same ``data.id``,
@@ -103,8 +103,8 @@ class Faults:
         self, share, *, ways=RANDOM_REFUSALS, seed=None, reset_seconds=1, hold_seconds=1.0
     ):
         """From now on refuse each command (each try of it) with probability ``share``, in
-        one of ``ways`` drawn evenly: "500", "429" (with ``x-ratelimit-reset``) or "no
-        answer". ``share=0`` stops it; ``clear()`` does too."""
+        each of ``ways`` in turn: "500", "429" (with ``x-ratelimit-reset``) or "no answer".
+        ``share=0`` stops it; ``clear()`` does too."""
         if not 0 <= share <= 1:
             raise ValueError(f"share must be between 0 and 1, not {share}")
         unknown = set(ways) - set(RANDOM_REFUSALS)
@@ -112,7 +112,7 @@ class Faults:
             raise ValueError(f"ways must be among {RANDOM_REFUSALS}, not {sorted(unknown)}")
         with self._lock:
             self._random = (
-                (share, tuple(ways), random.Random(seed), reset_seconds, hold_seconds)
+                [share, tuple(ways), random.Random(seed), reset_seconds, hold_seconds, 0]
                 if share
                 else None
             )
@@ -122,10 +122,11 @@ class Faults:
         with self._lock:
             if self._random is None:
                 return None
-            share, ways, rng, reset_seconds, hold_seconds = self._random
+            share, ways, rng, reset_seconds, hold_seconds, drawn = self._random
             if rng.random() >= share:
                 return None
-            how = rng.choice(ways)
+            how = ways[drawn % len(ways)]
+            self._random[-1] = drawn + 1
         status = None if how == "no answer" else int(how)
         return Refusal(how, status, reset_seconds, hold_seconds)
 
