@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 from django.utils import timezone
 
 from telnyx_ivr.admin.links import call_list_url
@@ -457,3 +458,45 @@ def test_the_menu_page_takes_a_version_and_says_when_there_is_none(week, admin_c
     content = page(admin_client, f"/admin/telnyx_ivr/menu/{draft.pk}/analytics/")
     assert "This menu has not been published yet" in text(content)
     assert admin_client.get("/admin/telnyx_ivr/menu/999999/analytics/").status_code == 404
+
+
+def test_with_the_roll_up_behind_the_figures_say_what_they_leave_out(
+    week, admin_client, monkeypatch
+):
+    """A host without Celery beat: nothing rolled up. The page summed every waiting row in
+    its own process (7.7 GB for a million calls); now it sums LIVE_LIMIT of each and says
+    how many it left out."""
+    from telnyx_ivr.models import (
+        Call,
+        CallRollup,
+        Command,
+        NodeRollup,
+        PipelineRollup,
+        WebhookEvent,
+    )
+
+    complete = figures.dashboard(week_filters())
+    assert complete["not_summed"] == {"calls": 0, "events": 0, "commands": 0}
+    assert "Not in these figures yet" not in page(admin_client, DASHBOARD, WEEK)
+    for model in (CallRollup, NodeRollup, PipelineRollup):
+        model.objects.all().delete()
+    for model in (Call, Command, WebhookEvent):
+        model.objects.update(rolled_up=False)
+    assert figures.dashboard(week_filters())["calls"] == complete["calls"]  # all of it live
+
+    monkeypatch.setattr(figures, "LIVE_LIMIT", 3)
+    capped = figures.dashboard(week_filters())
+    calls = complete["calls"]["total"]
+    events = capped["not_summed"]["events"]
+    assert capped["calls"]["total"] == 3
+    assert capped["not_summed"]["calls"] == calls - 3
+    assert events == complete["pipeline"]["events"]["received"] - 3
+    assert capped["not_summed"]["commands"] > 0
+    words = text(page(admin_client, DASHBOARD, WEEK))
+    assert (
+        f"Not in these figures yet: {calls - 3:,} calls, {events:,} events and "
+        f"{capped['not_summed']['commands']:,} commands of this period." in words
+    )
+    assert "roll_up_call_log task, run every minute by Celery beat) is behind" in words
+    stats = admin_client.get(reverse("telnyx_ivr:api-stats"), WEEK).json()
+    assert stats["not_summed"] == capped["not_summed"]

@@ -121,6 +121,24 @@ def empty_message(figures, filters, given, *, subject="", **link_changes):
     }
 
 
+def behind_message(figures):
+    """What the figures leave out while the roll-up is behind, in words, or "" (normally)."""
+    left_out = figures.get("not_summed") or {}
+    parts = [
+        f"{count:,} {what if count != 1 else what[:-1]}"
+        for what, count in left_out.items()
+        if count
+    ]
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return (
+        f"Not in these figures yet: {listed} of this period. The roll-up that sums the call "
+        "log (the roll_up_call_log task, run every minute by Celery beat) is behind or not "
+        "running; the figures catch up once it has run."
+    )
+
+
 def rate_tiles(figures, filters):
     """The headline numbers: calls, then the three rates, each linked to its calls."""
     rates = figures["rates"]
@@ -204,6 +222,7 @@ class DashboardPage:
                 "period": text.period(*shown_period(filters, self.params), filters.tz),
                 "time_zone": str(filters.tz),
                 "empty": empty_message(figures, filters, self.params),
+                "behind": behind_message(figures),
                 "tiles": rate_tiles(figures, filters),
                 "tables": tables,
                 "charts": self.charts(tables),

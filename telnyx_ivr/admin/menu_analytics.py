@@ -17,7 +17,14 @@ from ..menus.kinds import DTMF_KINDS
 from ..models import Dashboard, Menu
 from . import charts, figure_tables
 from . import figure_text as text
-from .dashboard import bad_filters_response, csv_filename, csv_url, empty_message, rate_tiles
+from .dashboard import (
+    bad_filters_response,
+    behind_message,
+    csv_filename,
+    csv_url,
+    empty_message,
+    rate_tiles,
+)
 from .filter_form import filter_fields, page_params, shown_period
 from .links import call_list_url
 
@@ -155,6 +162,7 @@ class MenuPage:
         if self.version is None:
             context["unpublished"] = True
             return context
+        context["behind"] = behind_message(figures)
         context["empty"] = empty_message(
             figures,
             filters,

@@ -28,7 +28,22 @@ from . import histograms, outcomes
 from .json_sums import summed_maps
 from .rollups import CallSum, NodeSum, PipelineSum, bucket_of, call_sums, pipeline_sums
 
+# The rows not rolled up yet are summed here, on every page view: a roll-up that keeps up
+# leaves a few minutes' worth. More than this many of a kind means it is behind, or Celery beat
+# is not running: the figures leave the rest out, and say how many, rather than load millions
+# of rows into the page's process.
+LIVE_LIMIT = 20_000
+
 # --- loading the sums -----------------------------------------------------------------------
+
+
+def _capped(queryset, what, behind):
+    """At most LIVE_LIMIT rows of ``queryset``; how many more there are goes in ``behind``."""
+    rows = list(queryset[: LIVE_LIMIT + 1])
+    if len(rows) > LIVE_LIMIT:
+        behind[what] = queryset.count() - LIVE_LIMIT
+        del rows[LIVE_LIMIT:]
+    return rows
 
 
 def kept_calls(filters):
@@ -62,13 +77,13 @@ def _rollups(model, filters, *, menu_field="menu_version__menu"):
     return rows
 
 
-def _live(filters):
+def _live(filters, behind):
     """Sums of the calls the roll-ups do not hold: in progress, just ended, or (with a caller
-    number, which the roll-ups are not kept by) every call kept."""
+    number, which the roll-ups are not kept by) every call kept. At most LIVE_LIMIT calls."""
     calls = kept_calls(filters)
     if not filters.from_number:
         calls = calls.filter(rolled_up=False)
-    calls = list(calls)
+    calls = _capped(calls, "calls", behind)
     steps = CallStep.objects.filter(call__in=[call.pk for call in calls]).only(
         "call_id", "node_key", "node_kind", "outcome", "digits", "exit", "tries",
         "started_at", "ended_at", "result",
@@ -84,13 +99,14 @@ class Sums:
     periods: dict = field(default_factory=dict)  # local start -> {outcome: calls}
     calls: CallSum = field(default_factory=CallSum)
     nodes: dict = field(default_factory=lambda: defaultdict(NodeSum))  # (version, node) ->
+    behind: dict = field(default_factory=dict)  # "calls" -> how many the sums leave out
 
 
 def sums(filters, *, all_nodes):
     """The ``Sums`` of the filters: roll-ups (added up by the database) plus the live part.
     ``all_nodes``: every node's visits; otherwise only AI gathers'."""
     found = Sums()
-    live_calls, live_nodes = _live(filters)
+    live_calls, live_nodes = _live(filters, found.behind)
     for (bucket, *_), total in live_calls.items():
         found.calls.add(total)
         row = found.periods.setdefault(_local_start(bucket, filters), _no_calls())
@@ -149,8 +165,10 @@ def _no_calls():
     return dict.fromkeys(outcomes.OUTCOMES, 0)
 
 
-def pipeline_sum(filters):
-    """The pipeline's ``PipelineSum`` for the period (site-wide: menus and numbers aside)."""
+def pipeline_sum(filters, behind=None):
+    """The pipeline's ``PipelineSum`` for the period (site-wide: menus and numbers aside).
+    Events and commands left out of it (beyond LIVE_LIMIT each) are counted in ``behind``."""
+    behind = {} if behind is None else behind
     rows = PipelineRollup.objects.filter(bucket__gte=filters.since, bucket__lt=filters.until)
     if not filters.include_test:
         rows = rows.filter(is_test=False)
@@ -168,15 +186,19 @@ def pipeline_sum(filters):
         errors=maps["errors"].get((), {}),
     )
     period = {"received_at__gte": filters.since, "received_at__lt": filters.until}
-    events = list(
+    events = _capped(
         WebhookEvent.objects.filter(rolled_up=False, **period).only(
             "received_at", "status", "queue_wait_ms", "call_control_id"
-        )
+        ),
+        "events",
+        behind,
     )
     arrived = Q(event__received_at__gte=filters.since, event__received_at__lt=filters.until)
     made = Q(event__isnull=True, created_at__gte=filters.since, created_at__lt=filters.until)
-    commands = list(
-        Command.objects.filter(arrived | made, rolled_up=False).select_related("event", "call")
+    commands = _capped(
+        Command.objects.filter(arrived | made, rolled_up=False).select_related("event", "call"),
+        "commands",
+        behind,
     )
     ids = {event.call_control_id for event in events} | {c.call.call_control_id for c in commands}
     tests = set(
@@ -197,7 +219,7 @@ def dashboard(filters):
     """Everything the dashboard shows, as plain numbers."""
     found = sums(filters, all_nodes=bool(filters.menu))
     by_outcome = {outcome: found.calls.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
-    pipeline = pipeline_sum(filters)
+    pipeline = pipeline_sum(filters, found.behind)
     destinations = found.calls.destinations
     figures = {
         "period": {
@@ -220,7 +242,13 @@ def dashboard(filters):
         "pipeline": pipeline_figures(pipeline),
     }
     figures["test_calls_hidden"] = hidden_test_calls(filters, figures["calls"]["total"])
+    figures["not_summed"] = not_summed(found.behind)
     return figures
+
+
+def not_summed(behind):
+    """``{"calls", "events", "commands"}``: rows the figures leave out, the roll-up behind."""
+    return {what: behind.get(what, 0) for what in ("calls", "events", "commands")}
 
 
 def hidden_test_calls(filters, total):
@@ -241,6 +269,7 @@ def menu_figures(filters):
         "rates": outcomes.rates(by_outcome),
         "nodes": nodes(found.nodes),
         "test_calls_hidden": hidden_test_calls(filters, total),
+        "not_summed": not_summed(found.behind),
     }
 
 

@@ -326,6 +326,12 @@ class PeriodSerializer(serializers.Serializer):
     bucket = serializers.CharField()
 
 
+class NotSummedSerializer(serializers.Serializer):
+    calls = serializers.IntegerField()
+    events = serializers.IntegerField()
+    commands = serializers.IntegerField()
+
+
 class StatsSerializer(serializers.Serializer):
     period = PeriodSerializer()
     calls = CallCountsSerializer()
@@ -341,4 +347,8 @@ class StatsSerializer(serializers.Serializer):
     pipeline = PipelineSerializer(help_text="Site-wide: the menu and number filters do not apply.")
     test_calls_hidden = serializers.IntegerField(
         help_text="Test calls left out, when they are all the period has."
+    )
+    not_summed = NotSummedSerializer(
+        help_text="Rows of the period the figures leave out because the roll-up (Celery "
+        "beat's roll_up_call_log) is behind or not running; all 0 normally."
     )
