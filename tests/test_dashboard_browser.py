@@ -176,3 +176,34 @@ def test_menu_analytics_page_diagram_and_drill_down(week, browser, live_server):
     intake = browser.find_element(By.CSS_SELECTOR, "#ivr-diagram g.ivr-node[data-key='intake']")
     assert "3 visits" in intake.text
     screenshot(browser, "menu_analytics_ai")
+
+
+def test_a_roll_up_behind_is_said_above_the_figures(week, browser, live_server, monkeypatch):
+    from selenium.webdriver.common.by import By
+
+    from telnyx_ivr.analytics import figures
+    from telnyx_ivr.models import (
+        Call,
+        CallRollup,
+        Command,
+        NodeRollup,
+        PipelineRollup,
+        WebhookEvent,
+    )
+
+    for model in (CallRollup, NodeRollup, PipelineRollup):
+        model.objects.all().delete()
+    for model in (Call, Command, WebhookEvent):
+        model.objects.update(rolled_up=False)
+    monkeypatch.setattr(figures, "LIVE_LIMIT", 5)  # the live server runs in this process
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(
+        f"{live_server.url}/admin/telnyx_ivr/dashboard/?since={WEEK['since']}"
+        f"&until={WEEK['until']}&include_test=1"
+    )
+    note = browser.find_element(By.ID, "ivr-behind")
+    assert note.is_displayed()
+    assert note.text.startswith("Not in these figures yet: 3 calls, ")
+    period = browser.find_element(By.ID, "ivr-period")
+    assert 0 < note.location["y"] - period.location["y"] < 120  # right under the period
+    screenshot(browser, "dashboard_roll_up_behind")
