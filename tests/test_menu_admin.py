@@ -1,5 +1,6 @@
 """The menu admin, driven like a browser: GET a page, read its form, change fields, POST it."""
 
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -357,7 +358,7 @@ def test_fields_of_another_kind_are_rejected_at_the_field(staff, example_menu):
     before = Node.objects.get(menu=example_menu, key="goodbye")
     response = staff.post(change_url(example_menu), data)
     errors = errors_in(response)
-    assert sum("Not used by a Hang up node: leave it empty." in e for e in errors) == 2
+    assert sum("Not used by a hang-up node: leave it empty." in e for e in errors) == 2
     after = Node.objects.get(pk=before.pk)
     assert (after.maximum_digits, after.to) == (None, "")
 
@@ -501,3 +502,19 @@ def test_publishing_an_invalid_menu_from_the_admin_is_refused(staff, example_men
         response.content.decode()
     )
     assert not MenuVersion.objects.exists()
+
+
+def test_node_kinds_are_named_for_what_they_do_with_the_api_name_as_help(staff, example_menu):
+    from telnyx_ivr.menus.kinds import KIND_COMMANDS, KIND_LABELS
+
+    page = staff.get(change_url(example_menu)).content.decode()
+    select = re.search(r'<select name="nodes-0-kind".*?</select>', page, re.S)[0]
+    options = [html.unescape(o) for o in re.findall(r"<option [^>]*>([^<]+)</option>", select)]
+    assert options[1:] == list(KIND_LABELS.values())  # after the empty choice
+    assert "Menu: caller presses a key (menu read out by text-to-speech)" in options
+    assert not [o for o in options if "gather_using" in o or "DTMF" in o or "_start" in o]
+    help_text = html.unescape(
+        re.search(r'id="id_nodes-0-kind_helptext">\s*<div>(.*?)</div>', page, re.S)[1]
+    )
+    assert all(command in help_text for command in KIND_COMMANDS.values())
+    assert "AI question: gather_using_ai" in help_text

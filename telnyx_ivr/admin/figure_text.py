@@ -7,21 +7,11 @@ from datetime import timedelta
 from django.utils import dateformat
 
 from ..analytics import outcomes
+from ..menus.kinds import KIND_NAMES
 from . import display
 
 NONE = "—"  # a figure with nothing to measure: no calls, no gathers, no commands
 NO_CALLS = "no calls"  # a rate with no ended call (docs/dashboards.md)
-
-KIND_WORDS = {
-    "speak_menu": "spoken key menu",
-    "audio_menu": "recorded key menu",
-    "gather": "key entry",
-    "ai_gather": "AI question",
-    "ai_assistant": "AI assistant",
-    "announcement": "announcement",
-    "transfer": "transfer",
-    "hangup": "hang-up",
-}
 
 
 def count(value):
@@ -78,7 +68,7 @@ def exit_label(exit, kind=""):
 
 
 def kind_label(kind):
-    return KIND_WORDS.get(kind, kind or "node")
+    return KIND_NAMES.get(kind, kind or "node")
 
 
 def moment(value, tz):

@@ -31,6 +31,7 @@ from ..menus.kinds import (
     DIGIT_FIELDS,
     DTMF_CHARACTERS,
     DTMF_KINDS,
+    KIND_NAMES,
     KIND_SPECIFIC_MODEL_FIELDS,
     MODEL_FIELDS,
     PROMPT_KIND,
@@ -51,6 +52,8 @@ E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
 TRANSFER_ADDRESS = re.compile(r"^(\+[1-9][0-9]{1,14}|sips?:[^\s@]+@\S+)\Z")
 DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
 TEXT_LIMIT = 3000
+
+PROMPT_KIND_WORDS = {"tts": "text-to-speech", "audio": "recorded audio"}
 
 
 def _json_errors(value, definition_name):
@@ -260,7 +263,7 @@ class NodeForm(forms.ModelForm):
         kind = cleaned.get("kind")
         if not kind:
             return cleaned
-        label = Node.Kind(kind).label.split(" (")[0]
+        label = KIND_NAMES[kind]
         used = MODEL_FIELDS[kind]
         for field in KIND_SPECIFIC_MODEL_FIELDS:
             if field not in used and field in cleaned and not _is_empty(cleaned[field]):
@@ -285,7 +288,7 @@ class NodeForm(forms.ModelForm):
             self.add_error("prompt", f"A {label} node needs a prompt.")
         wanted = PROMPT_KIND.get(kind)
         if prompt is not None and wanted and prompt.kind != wanted:
-            self.add_error("prompt", f"A {label} node needs a {wanted} prompt.")
+            self.add_error("prompt", f"A {label} node needs a {PROMPT_KIND_WORDS[wanted]} prompt.")
 
     def _clean_digits(self, cleaned):
         for name in DIGIT_FIELDS:

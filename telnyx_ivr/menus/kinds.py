@@ -10,6 +10,40 @@ NON_STOPPING_KINDS = frozenset({"announcement"})
 
 BUILTIN_VARIABLES = frozenset({"caller_number", "called_number"})
 
+# Each kind in the admin's words: what it does, for the kind's choices...
+KIND_LABELS = {
+    "speak_menu": "Menu: caller presses a key (menu read out by text-to-speech)",
+    "audio_menu": "Menu: caller presses a key (menu played from a recording)",
+    "gather": "Caller types a number (an account or PIN)",
+    "ai_gather": "AI: collect details by voice",
+    "ai_assistant": "AI: a voice assistant talks with the caller",
+    "announcement": "Say a message, then go on",
+    "transfer": "Transfer the call to a number or SIP address",
+    "hangup": "Hang up (after an optional goodbye)",
+}
+# ... as a noun, for sentences ("A hang-up node needs a prompt.") and the dashboards...
+KIND_NAMES = {
+    "speak_menu": "spoken key menu",
+    "audio_menu": "recorded key menu",
+    "gather": "key entry",
+    "ai_gather": "AI question",
+    "ai_assistant": "AI assistant",
+    "announcement": "announcement",
+    "transfer": "transfer",
+    "hangup": "hang-up",
+}
+# ... and the Telnyx command it sends, for those who know the API.
+KIND_COMMANDS = {
+    "speak_menu": "gather_using_speak",
+    "audio_menu": "gather_using_audio",
+    "gather": "gather",
+    "ai_gather": "gather_using_ai",
+    "ai_assistant": "ai_assistant_start",
+    "announcement": "speak or playback_start",
+    "transfer": "transfer",
+    "hangup": "hangup",
+}
+
 # The API's defaults for the DTMF digit rules (gather / gather_using_speak / gather_using_audio).
 DIGIT_DEFAULTS = {
     "minimum_digits": 1,

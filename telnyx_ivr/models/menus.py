@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from ..menus.kinds import KIND_COMMANDS, KIND_LABELS, KIND_NAMES
+
 KEY_MAX_LENGTH = 64
 key_validator = RegexValidator(
     r"^[a-z0-9_-]+\Z", "Use only lowercase letters, digits, '-' and '_'."
@@ -177,19 +179,25 @@ class Node(models.Model):
     """One step of a menu. Which fields apply depends on ``kind`` (see NODE_KIND_FIELDS)."""
 
     class Kind(models.TextChoices):
-        SPEAK_MENU = "speak_menu", "DTMF menu spoken by TTS (gather_using_speak)"
-        AUDIO_MENU = "audio_menu", "DTMF menu played from audio (gather_using_audio)"
-        GATHER = "gather", "Plain DTMF gather (gather)"
-        AI_GATHER = "ai_gather", "AI gather (gather_using_ai)"
-        AI_ASSISTANT = "ai_assistant", "AI assistant (ai_assistant_start)"
-        ANNOUNCEMENT = "announcement", "Announcement (speak / playback_start)"
-        TRANSFER = "transfer", "Transfer (transfer)"
-        HANGUP = "hangup", "Hang up (hangup)"
+        SPEAK_MENU = "speak_menu", KIND_LABELS["speak_menu"]
+        AUDIO_MENU = "audio_menu", KIND_LABELS["audio_menu"]
+        GATHER = "gather", KIND_LABELS["gather"]
+        AI_GATHER = "ai_gather", KIND_LABELS["ai_gather"]
+        AI_ASSISTANT = "ai_assistant", KIND_LABELS["ai_assistant"]
+        ANNOUNCEMENT = "announcement", KIND_LABELS["announcement"]
+        TRANSFER = "transfer", KIND_LABELS["transfer"]
+        HANGUP = "hangup", KIND_LABELS["hangup"]
 
     menu = models.ForeignKey(Menu, on_delete=models.CASCADE, related_name="nodes")
     key = key_field()
     name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(
+        max_length=20,
+        choices=Kind.choices,
+        help_text="What this step does. The Telnyx command each one sends: "
+        + "; ".join(f"{KIND_NAMES[k]}: {command}" for k, command in KIND_COMMANDS.items())
+        + ".",
+    )
     position = models.PositiveIntegerField(default=0, help_text="Order in the admin.")
     save_as = models.CharField(
         max_length=64,
