@@ -8,6 +8,7 @@ import pytest
 from django.utils.html import escape
 
 from telnyx_ivr.menus.diagram import render_menu_diagram
+from telnyx_ivr.menus.kinds import KIND_NAMES
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -26,7 +27,9 @@ def test_diagram_draws_every_node_and_one_edge_per_route(name):
     assert set(boxes) == set(definition["nodes"])
     for key, node in definition["nodes"].items():
         assert escape(node["name"]) in svg
-        assert node["name"] in "".join(boxes[key].itertext())
+        words = "".join(boxes[key].itertext())
+        assert node["name"] in words
+        assert f"{KIND_NAMES[node['kind']]} · {key}" in words  # the kind in words, not the API's
 
     edges = [g for g in root.iter(f"{SVG}g") if g.get("class") == "ivr-edge"]
     expected = {

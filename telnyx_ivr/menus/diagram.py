@@ -11,6 +11,8 @@ from collections import deque
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from .kinds import KIND_NAMES
+
 BOX_WIDTH = 200
 BOX_HEIGHT = 56
 TRAFFIC_BOX_HEIGHT = 84  # room for the visits line and its bar
@@ -182,12 +184,12 @@ def _box(key, node, position, box_height=BOX_HEIGHT, *, is_entry, visit=None):
         extra = _traffic_lines(x, y, box_height, visit)
         link = traffic.url if traffic is not None else ""
     box = (
-        f"<title>{escape(name)} ({escape(key)}, {escape(node.get('kind', ''))})</title>"
+        f"<title>{escape(name)} ({escape(key)}, {escape(_kind_name(node))})</title>"
         f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{box_height}" rx="8" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}"/>'
         f'<text x="{x + 10}" y="{y + 22}" font-size="13" font-weight="bold">{escape(shown)}</text>'
         f'<text x="{x + 10}" y="{y + 42}" font-size="11" fill="#475569">'
-        f"{escape(node.get('kind', ''))} · {escape(key)}</text>{extra}"
+        f"{escape(_kind_name(node))} · {escape(key)}</text>{extra}"
     )
     if link:
         box = f'<a href="{escape(link)}">{box}</a>'
@@ -338,3 +340,8 @@ def _edge_group(attrs, label, path, label_x, label_y, *, dashed=False, flow=None
     if link:
         group = f'<a href="{escape(link)}">{group}</a>'
     return f"<g {attrs}>{group}</g>"
+
+
+def _kind_name(node):
+    kind = node.get("kind", "")
+    return KIND_NAMES.get(kind, kind)
