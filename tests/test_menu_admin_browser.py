@@ -98,3 +98,36 @@ def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
     assert (menu.failure_then, menu.failure_to, menu.failure_text) == (
         "transfer", "+15550100009", "Sorry, let me put you through.",
     )  # fmt: skip
+
+
+CONTRAST = """
+const element = arguments[0];
+function rgb(text) { return text.match(/[\\d.]+/g).slice(0, 4).map(Number); }
+function luminance([r, g, b]) {
+  const channel = (v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+}
+let back = element;
+while (back && getComputedStyle(back).backgroundColor === 'rgba(0, 0, 0, 0)') {
+  back = back.parentElement;
+}
+const fg = luminance(rgb(getComputedStyle(element).color));
+const bg = luminance(rgb(back ? getComputedStyle(back).backgroundColor : 'rgb(255, 255, 255)'));
+return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+"""
+
+
+def test_the_validation_status_can_be_read(browser, live_server, django_user_model):
+    """'Valid: ready to publish.' was drawn in Django's success background colour on white."""
+    from selenium.webdriver.common.by import By
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    status = browser.find_element(By.CSS_SELECTOR, ".ivr-valid")
+    assert status.text == "Valid: ready to publish."
+    assert browser.execute_script(CONTRAST, status) >= 4.5  # WCAG AA for normal text
