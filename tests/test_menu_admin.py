@@ -518,3 +518,20 @@ def test_node_kinds_are_named_for_what_they_do_with_the_api_name_as_help(staff, 
     )
     assert all(command in help_text for command in KIND_COMMANDS.values())
     assert "AI question: gather_using_ai" in help_text
+
+
+def test_no_null_on_screen_and_an_empty_json_box_saves_nothing(staff, example_menu):
+    page = staff.get(change_url(example_menu)).content.decode()
+    boxes = re.findall(r"<textarea[^>]*>([^<]*)</textarea>", page)
+    assert boxes, "no text boxes found"
+    assert [box for box in boxes if box.strip() == "null"] == []
+    popup = staff.get("/admin/telnyx_ivr/prompt/add/?_to_field=id&_popup=1").content.decode()
+    assert ">null<" not in popup.replace("\n", "")
+    assert not re.search(r"<textarea[^>]*>\s*null\s*</textarea>", popup)
+
+    data = read_form(staff.get(change_url(example_menu)))
+    conditions = [k for k in data if k.endswith("-conditions")]
+    assert conditions
+    assert all(data[k] == "" for k in conditions)
+    saved(staff.post(change_url(example_menu), data))
+    assert not Route.objects.filter(node__menu=example_menu).exclude(conditions=None).exists()

@@ -13,6 +13,7 @@ import zipfile
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -45,6 +46,7 @@ from ..menus.validation import MenuValidationError, claim_conflicts, validate_me
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from .display import local_time
+from .form_fields import JSON_OVERRIDES
 from .menu_analytics import menu_analytics_urls
 from .test_call import call_page_urls
 
@@ -425,6 +427,8 @@ def _limit_to_menu(db_field, request, kwargs):
 class MenuChildInline:
     """Inline whose foreign keys offer only rows of the menu being edited."""
 
+    formfield_overrides = {models.JSONField: JSON_OVERRIDES}
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         kwargs = _limit_to_menu(db_field, request, kwargs)
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -765,6 +769,7 @@ def _json_download(filename, text):
 
 
 class MenuChildAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.JSONField: JSON_OVERRIDES}
     list_display = ["key", "menu"]
     list_filter = ["menu"]
     search_fields = ["key", "menu__name"]
