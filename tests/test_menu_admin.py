@@ -535,3 +535,21 @@ def test_no_null_on_screen_and_an_empty_json_box_saves_nothing(staff, example_me
     assert all(data[k] == "" for k in conditions)
     saved(staff.post(change_url(example_menu), data))
     assert not Route.objects.filter(node__menu=example_menu).exclude(conditions=None).exists()
+
+
+def test_a_prompt_added_from_a_menus_page_is_made_for_that_menu_without_asking(staff, example_menu):
+    page = html.unescape(staff.get(change_url(example_menu)).content.decode())
+    adds = re.findall(r'href="(/admin/telnyx_ivr/prompt/add/\?_to_field=[^"]*)"', page)
+    assert adds, "no + beside the prompt dropdowns"
+    assert all(f"menu={example_menu.pk}" in url for url in adds), adds
+    popup = staff.get(adds[0])
+    form = read_form(popup, "prompt_form")
+    assert form["menu"] == str(example_menu.pk)
+    assert '<input type="hidden" name="menu"' in popup.content.decode()
+    assert '<select name="menu"' not in popup.content.decode()
+    form.update(key="opening-hours", text="We are open from nine to five.")
+    response = staff.post(adds[0], form)
+    assert response.status_code == 200, errors_in(response)  # the pop-up's closing page
+    assert Prompt.objects.get(key="opening-hours").menu == example_menu
+    # Opened from the prompt list, the menu is asked for.
+    assert '<select name="menu"' in staff.get("/admin/telnyx_ivr/prompt/add/").content.decode()

@@ -5,6 +5,7 @@ about the whole menu (reachability, default routes, variables, ...) run on every
 shown at the node and in the menu's Validation box, and block publishing.
 """
 
+import copy
 import io
 import json
 import re
@@ -12,6 +13,8 @@ import zipfile
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
@@ -424,7 +427,37 @@ def _limit_to_menu(db_field, request, kwargs):
     return kwargs
 
 
-class MenuChildInline:
+class ThisMenuRelatedWidget(RelatedFieldWidgetWrapper):
+    """The "+" and pencil beside a prompt, schema or node dropdown, whose pop-up knows the
+    menu being edited: a new prompt is made for it without asking which menu."""
+
+    @classmethod
+    def of(cls, wrapper, menu):
+        widget = copy.copy(wrapper)
+        widget.__class__ = cls
+        widget.menu_pk = menu.pk
+        return widget
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["url_params"] += f"&menu={self.menu_pk}"
+        return context
+
+
+class ThisMenuPopups:
+    """The "+" and pencil links of this admin's dropdowns open their pop-up for the menu
+    being edited (ThisMenuRelatedWidget)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        menu = _menu_of(request)
+        wrapped = field is not None and isinstance(field.widget, RelatedFieldWidgetWrapper)
+        if wrapped and menu is not None:
+            field.widget = ThisMenuRelatedWidget.of(field.widget, menu)
+        return field
+
+
+class MenuChildInline(ThisMenuPopups):
     """Inline whose foreign keys offer only rows of the menu being edited."""
 
     formfield_overrides = {models.JSONField: JSON_OVERRIDES}
@@ -548,7 +581,7 @@ class RouteInline(MenuChildInline, admin.TabularInline):
 
 
 @admin.register(Menu)
-class MenuAdmin(admin.ModelAdmin):
+class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
     form = MenuForm
     inlines = [PromptInline, AIParameterSchemaInline, NodeInline, RouteInline]
     list_display = ["name", "slug", "is_active", "is_default", "live_version_number", "updated_at"]
@@ -773,6 +806,13 @@ class MenuChildAdmin(admin.ModelAdmin):
     list_display = ["key", "menu"]
     list_filter = ["menu"]
     search_fields = ["key", "menu__name"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if IS_POPUP_VAR in request.GET and request.GET.get("menu") and obj is None:
+            # Opened with "+" on a menu's page: made for that menu (initial from the URL).
+            form.base_fields["menu"].widget = forms.HiddenInput()
+        return form
 
 
 @admin.register(Prompt)
