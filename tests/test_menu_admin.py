@@ -401,7 +401,7 @@ def test_route_rules_are_checked_at_the_field(staff, example_menu):
         ],
     )
     errors = errors_in(staff.post(change_url(example_menu), data))
-    assert any("A hangup node has no &#x27;default&#x27; outcome" in e for e in errors)
+    assert any("A hang-up node has no &#x27;default&#x27; outcome" in e for e in errors)
     assert any("Give the digits this route matches." in e for e in errors)
     assert any("Choose the node this route goes to." in e for e in errors)
     assert Route.objects.filter(menu=example_menu).count() == 14
@@ -553,3 +553,26 @@ def test_a_prompt_added_from_a_menus_page_is_made_for_that_menu_without_asking(s
     assert Prompt.objects.get(key="opening-hours").menu == example_menu
     # Opened from the prompt list, the menu is asked for.
     assert '<select name="menu"' in staff.get("/admin/telnyx_ivr/prompt/add/").content.decode()
+
+
+def test_a_new_route_or_node_left_without_a_position_goes_last(staff, example_menu):
+    page = staff.get(change_url(example_menu)).content.decode()
+    empty_box = re.search(r'<input type="number" name="routes-__prefix__-position"[^>]*>', page)[0]
+    assert 'placeholder="last"' in empty_box
+    assert "value=" not in empty_box  # not 0, which put every new route first
+    data = read_form(staff.get(change_url(example_menu)))
+    main = Node.objects.get(menu=example_menu, key="main")
+    last_route = max(main.routes.values_list("position", flat=True))
+    goodbye = Node.objects.get(menu=example_menu, key="goodbye")
+    add_rows(data, "routes", [{"node": str(main.pk), "when": "digits", "digits": "7",
+                               "target": "node", "target_node": str(goodbye.pk),
+                               "position": ""}])  # fmt: skip
+    add_rows(data, "nodes", [{"key": "hours", "name": "Opening hours", "kind": "hangup",
+                              "position": ""}])  # fmt: skip
+    saved(staff.post(change_url(example_menu), data))
+    added = main.routes.get(digits="7")
+    assert added.position == last_route + 1
+    assert list(main.routes.order_by("position", "id"))[-1] == added
+    nodes = list(Node.objects.filter(menu=example_menu).order_by("position", "id"))
+    assert nodes[-1].key == "hours"
+    assert nodes[-1].position > nodes[-2].position

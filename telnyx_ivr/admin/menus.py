@@ -17,6 +17,7 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Max
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -244,7 +245,26 @@ class AIParameterSchemaForm(forms.ModelForm):
 # --- nodes ---------------------------------------------------------------------------------
 
 
-class NodeForm(forms.ModelForm):
+class PlacedLast:
+    """A new row's position box starts empty; left empty, the row goes after the others
+    (new rows all had position 0 and landed among the first)."""
+
+    def _position_optional(self):
+        field = self.fields.get("position")
+        if field is None:
+            return
+        field.required = False
+        field.widget.attrs["placeholder"] = "last"
+        if self.instance.pk is None:
+            field.initial = None
+
+    def _place_last(self, cleaned, siblings):
+        if "position" in self.fields and cleaned.get("position") is None:
+            last = siblings.exclude(pk=self.instance.pk).aggregate(last=Max("position"))["last"]
+            cleaned["position"] = 0 if last is None else last + 1
+
+
+class NodeForm(PlacedLast, forms.ModelForm):
     class Meta:
         model = Node
         fields = ["menu", "key", "name", "kind", "position", "save_as", *KIND_SPECIFIC_MODEL_FIELDS]
@@ -255,6 +275,7 @@ class NodeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._position_optional()
         if "kind" in self.fields:
             # The JS shows only the fields of the chosen kind; the map comes from the server
             # so that the browser and clean() agree.
@@ -265,6 +286,9 @@ class NodeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        menu = cleaned.get("menu") or getattr(self.instance, "menu", None)
+        if menu is not None and menu.pk is not None:
+            self._place_last(cleaned, Node.objects.filter(menu=menu))
         kind = cleaned.get("kind")
         if not kind:
             return cleaned
@@ -347,7 +371,7 @@ class NodeForm(forms.ModelForm):
 # --- routes --------------------------------------------------------------------------------
 
 
-class RouteForm(forms.ModelForm):
+class RouteForm(PlacedLast, forms.ModelForm):
     class Meta:
         model = Route
         fields = [
@@ -363,12 +387,20 @@ class RouteForm(forms.ModelForm):
         ]
         widgets = {"conditions": forms.Textarea(attrs={"rows": 1, "cols": 30})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._position_optional()
+
     def clean(self):
         cleaned = super().clean()
         node, when, target = cleaned.get("node"), cleaned.get("when"), cleaned.get("target")
+        if node is not None and node.pk is not None:
+            self._place_last(cleaned, Route.objects.filter(node=node))
         if node is not None and when and when not in ROUTE_WHENS[node.kind]:
             allowed = ", ".join(ROUTE_WHENS[node.kind]) or "none: it ends the menu"
-            self.add_error("when", f"A {node.kind} node has no '{when}' outcome ({allowed}).")
+            self.add_error(
+                "when", f"A {KIND_NAMES[node.kind]} node has no '{when}' outcome ({allowed})."
+            )
         digits = cleaned.get("digits") or ""
         if when == Route.When.DIGITS:
             if not digits:
