@@ -422,11 +422,28 @@ def test_route_and_node_choices_are_limited_to_this_menu(staff, example_menu):
 def test_validation_problems_are_shown_at_the_node(staff, example_menu):
     Prompt.objects.filter(menu=example_menu, key="goodbye").update(text="Bye {{ stranger }}")
     page = staff.get(change_url(example_menu)).content.decode()
+    problem = "&#x27;Goodbye&#x27;, prompt: prompt &#x27;goodbye&#x27; uses unknown variable"
+    node_box = re.search(r'<ul class="ivr-issues"><li>(.*?)</li>', page)[1]  # at the node
+    assert node_box.startswith(problem)
+    assert page.count(problem) == 2  # at the node and in the Validation box
+    assert "field &#x27;" not in page
+
+
+def test_validation_problems_name_options_as_the_page_shows_them(staff, example_menu):
+    """The validator's paths ('routes[0].digits') appear nowhere on the page."""
+    Route.objects.filter(menu=example_menu, node__key="support", digits="1").update(digits="5")
+    Route.objects.filter(menu=example_menu, node__key="main", when="default").delete()
+    page = html.unescape(staff.get(change_url(example_menu)).content.decode())
     assert (
-        "field prompt: prompt &#x27;goodbye&#x27; uses unknown variable &#x27;stranger&#x27;"
+        "Option 1 of 'Support menu' (press 5), keys: '5' of '5' is not in valid digits '129*'"
         in page
     )
-    assert "node &#x27;goodbye&#x27;, field &#x27;prompt&#x27;" in page
+    assert "The options of 'Main menu': no default route" in page
+    assert "routes[" not in page
+    response = staff.post(f"/admin/telnyx_ivr/menu/{example_menu.pk}/publish/", follow=True)
+    refused = html.unescape(response.content.decode())
+    assert "Option 1 of 'Support menu' (press 5), keys:" in refused
+    assert "routes[" not in refused
 
 
 def test_ai_schema_admin_checks_the_meta_schema_at_the_field(staff, example_menu):
@@ -498,9 +515,7 @@ def test_publish_button_and_read_only_versions(staff, example_menu):
 def test_publishing_an_invalid_menu_from_the_admin_is_refused(staff, example_menu):
     Route.objects.filter(menu=example_menu, node__key="main", when="default").delete()
     response = staff.post(f"/admin/telnyx_ivr/menu/{example_menu.pk}/publish/", follow=True)
-    assert "node &#x27;main&#x27;, field &#x27;routes&#x27;: no default route" in (
-        response.content.decode()
-    )
+    assert "The options of &#x27;Main menu&#x27;: no default route" in (response.content.decode())
     assert not MenuVersion.objects.exists()
 
 

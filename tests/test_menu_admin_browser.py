@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from .browser_support import WAIT_SECONDS
 
     django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
     menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
@@ -54,7 +56,9 @@ def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
     # On submit the JS empties the hidden prompt, so the server accepts the transfer.
     browser.find_element(By.NAME, f"nodes-{goodbye}-to").send_keys("+15550100009")
     browser.find_element(By.NAME, "_continue").click()
-    assert "was changed successfully" in browser.page_source
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: "was changed successfully" in browser.page_source, "the save"
+    )
     node = menu.nodes.get(key="goodbye")
     assert (node.kind, node.to, node.prompt) == ("transfer", "+15550100009", None)
 
@@ -63,9 +67,9 @@ def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
     browser, live_server, django_user_model
 ):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    from .browser_support import screenshot
+    from .browser_support import WAIT_SECONDS, screenshot
 
     django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
     menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
@@ -80,7 +84,9 @@ def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
     Select(browser.find_element(By.ID, "id_failure_then")).select_by_value("transfer")
     browser.find_element(By.NAME, "_continue").click()
 
-    error = browser.find_element(By.ID, "id_failure_to_error")
+    error = WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: browser.find_elements(By.ID, "id_failure_to_error"), "the refused save's page"
+    )[0]
     field = browser.find_element(By.ID, "id_failure_to")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)
     shot = screenshot(browser, "menu-admin-command-failure-error")
@@ -93,7 +99,9 @@ def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
     field.send_keys("+15550100009")
     browser.find_element(By.ID, "id_failure_text").send_keys("Sorry, let me put you through.")
     browser.find_element(By.NAME, "_continue").click()
-    assert "was changed successfully" in browser.page_source
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: "was changed successfully" in browser.page_source, "the save"
+    )
     menu.refresh_from_db()
     assert (menu.failure_then, menu.failure_to, menu.failure_text) == (
         "transfer", "+15550100009", "Sorry, let me put you through.",

@@ -36,19 +36,20 @@ from ..menus.kinds import (
     DIGIT_FIELDS,
     DTMF_CHARACTERS,
     DTMF_KINDS,
-    KIND_NAMES,
     KIND_SPECIFIC_MODEL_FIELDS,
     MODEL_FIELDS,
     PROMPT_KIND,
     PROMPT_REQUIRED,
     ROUTE_WHENS,
     SAVING_KINDS,
+    a_kind,
 )
 from ..menus.publishing import activate_menu, deactivate_menu, duplicate_menu, publish_menu
 from ..menus.schema import ai_schema_errors, menu_schema
 from ..menus.validation import MenuValidationError, claim_conflicts, validate_menu
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
+from . import issue_words
 from .display import local_time
 from .form_fields import JSON_OVERRIDES
 from .menu_analytics import menu_analytics_urls
@@ -292,17 +293,17 @@ class NodeForm(PlacedLast, forms.ModelForm):
         kind = cleaned.get("kind")
         if not kind:
             return cleaned
-        label = KIND_NAMES[kind]
+        label, start = a_kind(kind), a_kind(kind, start=True)
         used = MODEL_FIELDS[kind]
         for field in KIND_SPECIFIC_MODEL_FIELDS:
             if field not in used and field in cleaned and not _is_empty(cleaned[field]):
-                self.add_error(field, f"Not used by a {label} node: leave it empty.")
+                self.add_error(field, f"Not used by {label} node: leave it empty.")
         save_as = cleaned.get("save_as")
         if save_as and kind not in SAVING_KINDS:
-            self.add_error("save_as", f"A {label} node gathers nothing to save.")
+            self.add_error("save_as", f"{start} node gathers nothing to save.")
         elif save_as in BUILTIN_VARIABLES:
             self.add_error("save_as", f"'{save_as}' is a built-in variable.")
-        self._clean_prompts(kind, label, cleaned)
+        self._clean_prompts(kind, start, cleaned)
         if kind in DTMF_KINDS:
             self._clean_digits(cleaned)
         if kind in ("ai_gather", "ai_assistant"):
@@ -311,13 +312,14 @@ class NodeForm(PlacedLast, forms.ModelForm):
             self._clean_transfer(cleaned)
         return cleaned
 
-    def _clean_prompts(self, kind, label, cleaned):
+    def _clean_prompts(self, kind, start, cleaned):
         prompt = cleaned.get("prompt")
         if kind in PROMPT_REQUIRED and prompt is None and not self.has_error("prompt"):
-            self.add_error("prompt", f"A {label} node needs a prompt.")
+            self.add_error("prompt", f"{start} node needs a prompt.")
         wanted = PROMPT_KIND.get(kind)
         if prompt is not None and wanted and prompt.kind != wanted:
-            self.add_error("prompt", f"A {label} node needs a {PROMPT_KIND_WORDS[wanted]} prompt.")
+            words = PROMPT_KIND_WORDS[wanted]
+            self.add_error("prompt", f"{start} node needs a {words} prompt.")
 
     def _clean_digits(self, cleaned):
         for name in DIGIT_FIELDS:
@@ -399,7 +401,8 @@ class RouteForm(PlacedLast, forms.ModelForm):
         if node is not None and when and when not in ROUTE_WHENS[node.kind]:
             allowed = ", ".join(ROUTE_WHENS[node.kind]) or "none: it ends the menu"
             self.add_error(
-                "when", f"A {KIND_NAMES[node.kind]} node has no '{when}' outcome ({allowed})."
+                "when",
+                f"{a_kind(node.kind, start=True)} node has no '{when}' outcome ({allowed}).",
             )
         digits = cleaned.get("digits") or ""
         if when == Route.When.DIGITS:
@@ -528,13 +531,18 @@ class NodeFormSet(BaseInlineFormSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.issues_by_node = {}
+        self.definition = {}
         if self.instance is not None and self.instance.pk is not None:
-            for issue in draft_report(self.instance)[1]:
+            self.definition, issues = draft_report(self.instance)
+            for issue in issues:
                 self.issues_by_node.setdefault(issue.node, []).append(issue)
 
     def _construct_form(self, i, **kwargs):
         form = super()._construct_form(i, **kwargs)
-        form.instance._telnyx_ivr_issues = self.issues_by_node.get(form.instance.key, [])
+        form.instance._telnyx_ivr_issues = [
+            (issue_words.where(issue, self.definition), issue_words.message(issue.message))
+            for issue in self.issues_by_node.get(form.instance.key, [])
+        ]
         return form
 
 
@@ -585,7 +593,7 @@ class NodeInline(MenuChildInline, admin.StackedInline):
             return "—" if obj is None or obj.pk is None else "none"
         return format_html(
             '<ul class="ivr-issues">{}</ul>',
-            format_html_join("", "<li>field {}: {}</li>", ((i.field, i.message) for i in issues)),
+            format_html_join("", "<li>{}: {}</li>", issues),
         )
 
 
@@ -733,12 +741,14 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
     def validation_report(self, obj):
         if obj is None or obj.pk is None:
             return "Save the menu, then add nodes and routes."
-        issues = draft_report(obj)[1]
+        definition, issues = draft_report(obj)
         if not issues:
             return format_html('<span class="ivr-valid">{}</span>', "Valid: ready to publish.")
         return format_html(
             '<ul class="ivr-issues">{}</ul>',
-            format_html_join("", "<li>{}</li>", ((str(issue),) for issue in issues)),
+            format_html_join(
+                "", "<li>{}</li>", ((issue_words.describe(i, definition),) for i in issues)
+            ),
         )
 
     @admin.display(description="diagram")
@@ -772,8 +782,9 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
             self.message_user(
                 request, f"'{menu}' was not published: fix these first.", messages.ERROR
             )
+            definition = build_definition(menu)
             for issue in exc.issues:
-                self.message_user(request, str(issue), messages.ERROR)
+                self.message_user(request, issue_words.describe(issue, definition), messages.ERROR)
             return None
         self.message_user(request, f"Published '{menu}' as version {version.number}.")
         return version

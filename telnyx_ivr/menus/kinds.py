@@ -32,6 +32,16 @@ KIND_NAMES = {
     "transfer": "transfer",
     "hangup": "hang-up",
 }
+
+
+def a_kind(kind, *, start=False):
+    """ "a hang-up", "an AI question": the kind's noun with its article ("A", "An" to
+    ``start`` a sentence)."""
+    name = KIND_NAMES.get(kind, kind)
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article.capitalize() if start else article} {name}"
+
+
 # ... and the Telnyx command it sends, for those who know the API.
 KIND_COMMANDS = {
     "speak_menu": "gather_using_speak",

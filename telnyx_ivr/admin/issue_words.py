@@ -1,0 +1,79 @@
+"""A menu's validation problems in the admin's words.
+
+The validator names places as paths of the menu file (``node 'main', field 'routes[1].node'``),
+which is right for a file and means nothing on the menu's page. Here they read as the page
+shows them: "Option 2 of 'Main menu' (press 2), goes to: 'elsewhere' is not a node of this
+menu". Options are counted from 1, in the order the node tries them.
+"""
+
+import re
+
+from django.core.exceptions import FieldDoesNotExist
+
+from ..menus.kinds import KIND_NAMES, a_kind
+from ..models import Node
+
+ROUTE_PATH = re.compile(r"routes\[(\d+)\](?:\.(\w+))?")
+KIND_IN_TEXT = re.compile(r"\b([Aa]n?) (" + "|".join(KIND_NAMES) + r") node\b")
+ROUTE_FIELDS = {
+    "node": "goes to",
+    "digits": "keys",
+    "when": "when",
+    "conditions": "conditions",
+    "callable": "callable",
+    "target": "where it goes",
+}
+MENU_FIELDS = {
+    "menu.entry_node": "The menu's entry node",
+    "menu.numbers": "The menu's phone numbers",
+    "menu.connection_ids": "The menu's connection ids",
+    "menu.is_default": "The menu's 'default menu' box",
+    "menu.on_command_failure.prompt": "When Telnyx keeps refusing a command, the apology prompt",
+    "menu.on_command_failure.text": "When Telnyx keeps refusing a command, the apology text",
+    "menu.on_command_failure.to": "When Telnyx keeps refusing a command, transfer to",
+}
+WHEN_WORDS = {"invalid": "invalid key", "no_input": "no key pressed", "valid": "AI result valid"}
+
+
+def describe(issue, definition):
+    """The whole problem as one line: where, then what."""
+    return f"{where(issue, definition)}: {message(issue.message)}"
+
+
+def where(issue, definition):
+    node = (definition.get("nodes") or {}).get(issue.node) if issue.node else None
+    if issue.node is None:
+        if issue.field.startswith("ai_schemas."):
+            return f"AI parameter schema '{issue.field.split('.')[1]}'"
+        return MENU_FIELDS.get(issue.field, f"The menu, {issue.field}")
+    name = f"'{(node or {}).get('name') or issue.node}'"
+    route = ROUTE_PATH.fullmatch(issue.field)
+    if route is None:
+        if issue.field == "routes":
+            return f"The options of {name}"
+        return f"{name}, {field_label(issue.field)}"
+    index, field = int(route[1]), route[2]
+    routes = (node or {}).get("routes") or []
+    summary = f" ({route_summary(routes[index])})" if index < len(routes) else ""
+    place = f"Option {index + 1} of {name}{summary}"
+    return f"{place}, {ROUTE_FIELDS.get(field, field)}" if field else place
+
+
+def route_summary(route):
+    if route.get("when") == "digits":
+        return f"press {route.get('digits')}"
+    return WHEN_WORDS.get(route.get("when"), route.get("when") or "")
+
+
+def field_label(name):
+    """A node field as its box is labelled on the page."""
+    try:
+        return str(Node._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a path that is not one of the node's own fields
+        return name.replace("_", " ")
+
+
+def message(text):
+    """The validator's sentence with file paths and API kind names in the page's words."""
+    text = ROUTE_PATH.sub(lambda m: f"option {int(m[1]) + 1}", text)
+    return KIND_IN_TEXT.sub(lambda m: f"{a_kind(m[2], start=m[1][0] == 'A')} node", text)
