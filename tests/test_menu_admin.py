@@ -591,3 +591,22 @@ def test_a_new_route_or_node_left_without_a_position_goes_last(staff, example_me
     nodes = list(Node.objects.filter(menu=example_menu).order_by("position", "id"))
     assert nodes[-1].key == "hours"
     assert nodes[-1].position > nodes[-2].position
+
+
+def test_save_and_publish_publishes_the_edits_on_the_page(staff, example_menu):
+    """Publishing from the page used to publish the saved draft and drop the edits on it."""
+    page = staff.get(change_url(example_menu)).content.decode()
+    assert 'form="menu_form" name="_publish"' in page  # submits the page's own form
+    assert page.count('class="submit-row"') >= 2  # the save buttons at the top too
+    data = read_form(staff.get(change_url(example_menu)))
+    data.update(name="Front desk line", _publish="1")
+    response = staff.post(change_url(example_menu), data)
+    assert response.status_code == 302, errors_in(response)
+    version = MenuVersion.objects.get(menu=example_menu)
+    assert version.definition["menu"]["name"] == "Front desk line"
+    assert Menu.objects.get(pk=example_menu.pk).live_version == version
+
+    data = read_form(staff.get(change_url(example_menu)))
+    data.update(name="", _publish="1")  # an edit the form refuses: nothing saved or published
+    assert staff.post(change_url(example_menu), data).status_code == 200
+    assert MenuVersion.objects.filter(menu=example_menu).count() == 1

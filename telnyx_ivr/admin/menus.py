@@ -623,6 +623,7 @@ class RouteInline(MenuChildInline, admin.TabularInline):
 @admin.register(Menu)
 class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
     form = MenuForm
+    save_on_top = True  # the page is long: the buttons are at its top too
     inlines = [PromptInline, AIParameterSchemaInline, NodeInline, RouteInline]
     list_display = ["name", "slug", "is_active", "is_default", "live_version_number", "updated_at"]
     list_filter = ["is_active", "is_default"]
@@ -774,6 +775,15 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
             return HttpResponseRedirect(change_url)
         self._publish(request, menu)
         return HttpResponseRedirect(change_url)
+
+    def response_change(self, request, obj):
+        # "Save and publish": the edits on the page are saved (the form was valid, or this
+        # is not reached), then the draft they make is published. Publishing alone from the
+        # page lost unsaved edits without a word.
+        if "_publish" in request.POST:
+            self._publish(request, obj)
+            return HttpResponseRedirect(reverse("admin:telnyx_ivr_menu_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
     def _publish(self, request, menu):
         try:
