@@ -610,3 +610,28 @@ def test_save_and_publish_publishes_the_edits_on_the_page(staff, example_menu):
     data.update(name="", _publish="1")  # an edit the form refuses: nothing saved or published
     assert staff.post(change_url(example_menu), data).status_code == 200
     assert MenuVersion.objects.filter(menu=example_menu).count() == 1
+
+
+def test_a_save_over_a_draft_someone_saved_meanwhile_is_refused_and_keeps_the_edits(
+    staff, example_menu, client, django_user_model
+):
+    from django.test import Client
+
+    mine = read_form(staff.get(change_url(example_menu)))
+    other = Client()
+    other.force_login(django_user_model.objects.create_superuser("ana", "a@example.com", "pw"))
+    theirs = read_form(other.get(change_url(example_menu)))
+    theirs["name"] = "Their name"
+    saved(other.post(change_url(example_menu), theirs))
+
+    mine["name"] = "My name"
+    refused = staff.post(change_url(example_menu), mine)
+    assert refused.status_code == 200
+    page = html.unescape(refused.content.decode())
+    assert "Someone else (ana) saved this menu at " in page
+    assert "Nothing was saved, and your changes are still on this page." in page
+    assert Menu.objects.get(pk=example_menu.pk).name == "Their name"
+    again = read_form(refused)
+    assert again["name"] == "My name"  # the edit is still in the form
+    saved(staff.post(change_url(example_menu), again))  # saving again keeps mine, knowingly
+    assert Menu.objects.get(pk=example_menu.pk).name == "My name"

@@ -13,8 +13,10 @@ import zipfile
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max
@@ -50,7 +52,7 @@ from ..menus.validation import MenuValidationError, claim_conflicts, validate_me
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from . import issue_words
-from .display import local_time
+from .display import local_time, local_time_seconds
 from .form_fields import JSON_OVERRIDES
 from .menu_analytics import menu_analytics_urls
 from .test_call import call_page_urls
@@ -116,6 +118,8 @@ class MenuForm(forms.ModelForm):
         help_text="Called numbers (E.164) this menu answers, one per line.",
     )
     connection_ids = LinesField(help_text="Telnyx connection ids this menu answers, one per line.")
+    # When the draft this page shows was saved: a save over a newer one is refused (below).
+    opened_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Menu
@@ -139,8 +143,14 @@ class MenuForm(forms.ModelForm):
         widgets = {"failure_text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
         help_texts = {"failure_text": f'Blank, with no prompt either: "{DEFAULT_APOLOGY}"'}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "opened_at" in self.fields:
+            self.fields["opened_at"].initial = self.instance.updated_at.isoformat()
+
     def clean(self):
         cleaned = super().clean()
+        self._clean_saved_meanwhile(cleaned)
         self._clean_command_failure(cleaned)
         if cleaned.get("is_active"):
             field_of = {
@@ -156,6 +166,35 @@ class MenuForm(forms.ModelForm):
             ):
                 self.add_error(field_of[issue.field], issue.message)
         return cleaned
+
+    def _clean_saved_meanwhile(self, cleaned):
+        """Two admins on one draft: the second save would undo the first without a word.
+        It is refused with who saved and when; the page keeps its edits, and now carries
+        the newer save's time, so saving again keeps this page's version on purpose."""
+        opened = cleaned.get("opened_at")
+        if self.instance.pk is None or not opened:
+            return
+        saved = Menu.objects.filter(pk=self.instance.pk).values_list("updated_at", flat=True)
+        saved = saved.first()
+        if saved is None or saved.isoformat() == opened:
+            return
+        entry = (
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(Menu),
+                object_id=str(self.instance.pk),
+            )
+            .select_related("user")
+            .order_by("-action_time")
+            .first()
+        )
+        who = f" ({entry.user.get_username()})" if entry is not None else ""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("opened_at")] = saved.isoformat()
+        raise ValidationError(
+            f"Someone else{who} saved this menu at {local_time_seconds(saved)}, after you opened "
+            "it. Nothing was saved, and your changes are still on this page. To see theirs, "
+            "open the menu in a new tab; to keep yours instead, save again."
+        )
 
     def _clean_command_failure(self, cleaned):
         text = cleaned.get("failure_text") or ""
@@ -632,7 +671,7 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
     readonly_fields = ["live_version_link", "versions_list", "validation_report", "diagram"]
     actions = ["publish_menus", "duplicate_menus", "activate_menus", "deactivate_menus", "export"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "description"]}),
+        (None, {"fields": ["name", "slug", "description", "opened_at"]}),
         ("Calls it answers", {"fields": ["numbers", "connection_ids", "is_default", "is_active"]}),
         ("Speech defaults", {"fields": [("voice", "language", "service_level")]}),
         ("Flow", {"fields": ["entry_node"]}),
