@@ -38,12 +38,15 @@ from ..menus.kinds import (
     DIGIT_FIELDS,
     DTMF_CHARACTERS,
     DTMF_KINDS,
+    E164,
     KIND_SPECIFIC_MODEL_FIELDS,
     MODEL_FIELDS,
     PROMPT_KIND,
     PROMPT_REQUIRED,
     ROUTE_WHENS,
     SAVING_KINDS,
+    TEXT_LIMIT,
+    TRANSFER_ADDRESS,
     a_kind,
 )
 from ..menus.publishing import activate_menu, deactivate_menu, duplicate_menu, publish_menu
@@ -52,15 +55,13 @@ from ..menus.validation import MenuValidationError, claim_conflicts, validate_me
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from . import issue_words
+from .add_option import add_option_url, add_option_urls, key_options_of
 from .display import local_time, local_time_seconds
 from .form_fields import JSON_OVERRIDES
 from .menu_analytics import menu_analytics_urls
 from .test_call import call_page_urls
 
-E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
-TRANSFER_ADDRESS = re.compile(r"^(\+[1-9][0-9]{1,14}|sips?:[^\s@]+@\S+)\Z")
 DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
-TEXT_LIMIT = 3000
 
 PROMPT_KIND_WORDS = {"tts": "text-to-speech", "audio": "recorded audio"}
 
@@ -590,9 +591,20 @@ class NodeInline(MenuChildInline, admin.StackedInline):
     form = NodeForm
     formset = NodeFormSet
     extra = 0
-    readonly_fields = ["problems"]
+    readonly_fields = ["problems", "key_options"]
     fieldsets = [
-        (None, {"fields": ["problems", ("key", "name"), ("kind", "position"), "save_as"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "problems",
+                    ("key", "name"),
+                    ("kind", "position"),
+                    "save_as",
+                    "key_options",
+                ]
+            },
+        ),
         ("Prompts", {"fields": ["prompt", "invalid_prompt", "no_input_prompt"]}),
         (
             "Digit rules (blank: the API's default)",
@@ -624,6 +636,21 @@ class NodeInline(MenuChildInline, admin.StackedInline):
         ),
         ("Transfer", {"fields": [("to", "from_number", "timeout_secs")]}),
     ]
+
+    @admin.display(description="options")
+    def key_options(self, obj):
+        """A key menu's options in words, and the link that adds one in a single step."""
+        if obj is None or obj.pk is None:
+            return "Save the menu first; then options can be added here."
+        if obj.kind not in DTMF_KINDS:
+            return "Only key menus have options."
+        options = key_options_of(obj)
+        listed = format_html_join(", ", "press {} → {}", options) if options else "none yet"
+        return format_html(
+            '{} <a class="button ivr-add-option" href="{}">Add an option</a>',
+            listed,
+            add_option_url(obj),
+        )
 
     @admin.display(description="problems")
     def problems(self, obj):
@@ -714,6 +741,7 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
                 name="telnyx_ivr_menu_publish",
             ),
             *call_page_urls(self),
+            *add_option_urls(self),
             *menu_analytics_urls(self),
         ]
         return own + urls
@@ -729,8 +757,11 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
                 "be published:",
                 messages.WARNING,
             )
+            definition = build_definition(form.instance)
             for issue in issues:
-                self.message_user(request, str(issue), messages.WARNING)
+                self.message_user(
+                    request, issue_words.describe(issue, definition), messages.WARNING
+                )
         else:
             self.message_user(request, "The draft is valid and can be published.")
 

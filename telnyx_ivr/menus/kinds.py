@@ -1,5 +1,12 @@
 """What each node kind holds and which route outcomes it can take (docs/menu-format.md)."""
 
+import re
+
+# What Telnyx takes: text of at most 3000 characters, numbers in E.164, SIP addresses.
+TEXT_LIMIT = 3000
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}\Z")
+TRANSFER_ADDRESS = re.compile(r"^(\+[1-9][0-9]{1,14}|sips?:[^\s@]+@\S+)\Z")
+
 DTMF_KINDS = frozenset({"speak_menu", "audio_menu", "gather"})
 # Nodes whose variable (``save_as``) gets a value: the digits, or an AI gather's result.
 SAVING_KINDS = DTMF_KINDS | {"ai_gather"}
