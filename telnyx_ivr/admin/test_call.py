@@ -84,7 +84,7 @@ def call_target(menu):
     if version is None:
         target.problems.append(
             "This menu has never been published. Calls are matched by the live version, so "
-            "publish the draft first (Publish draft on the menu's page)."
+            "publish the draft first (Save and publish on the menu's page)."
         )
     if not menu.is_active:
         target.problems.append(
