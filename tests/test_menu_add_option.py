@@ -60,6 +60,7 @@ def test_the_menu_page_offers_add_an_option_on_each_key_menu(staff, classic):
     assert "press 1 → Transfer to sales" in page
     form = staff.get(option_url(classic, "main")).content.decode()
     assert "Its options now: press 1 for Transfer to sales" in html.unescape(form)
+    assert "press 9 for hearing this menu again" in html.unescape(form)
 
 
 def test_say_and_hang_up_in_one_save_then_a_call_hears_it(staff, classic, play):  # noqa: F811

@@ -177,11 +177,19 @@ class AddOptionView:
         return TemplateResponse(request, "admin/telnyx_ivr/menu/add_option.html", context)
 
 
+# Where a route goes when it is not to a node, as the caller meets it.
+TARGET_WORDS = {
+    "repeat": "hearing this menu again",
+    "back": "the previous menu",
+    "callable": "where Python code decides",
+}
+
+
 def key_options_of(node):
     """The node's key options as the caller meets them: ``[("1", "Transfer to sales")]``."""
     found = []
     routes = node.routes.filter(when="digits").select_related("target_node")
     for route in routes.order_by("position", "id"):
-        where = route.target_node.name if route.target_node else route.get_target_display()
+        where = route.target_node.name if route.target_node else TARGET_WORDS[route.target]
         found.append((route.digits, where))
     return found
