@@ -9,7 +9,7 @@ import pytest
 
 from telnyx_ivr.menus.publishing import publish_menu
 from telnyx_ivr.menus.validation import validate_menu
-from telnyx_ivr.models import Menu, Node, Route
+from telnyx_ivr.models import Menu, Node, Prompt, Route
 from telnyx_ivr.simulator import Press
 
 from .played_calls import CLASSIC, menus, play  # noqa: F401
@@ -144,3 +144,72 @@ def test_bad_input_is_named_at_its_field_and_changes_nothing(staff, classic, fie
 def test_only_key_menus_take_options(staff, classic):
     response = staff.get(option_url(classic, "sales"), follow=True)
     assert "is a transfer node: it has no key options." in html.unescape(response.content.decode())
+
+
+def words(response):
+    """The page as it reads: tags removed, entities decoded, spaces collapsed."""
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+    return re.sub(r" ([:.,;)])", r"\1", text)
+
+
+def remove_url(menu, node_key, digits):
+    route = Route.objects.get(node__menu=menu, node__key=node_key, digits=digits)
+    return f"/admin/telnyx_ivr/menu/{menu.pk}/options/{route.pk}/remove/"
+
+
+def test_removing_an_option_says_what_goes_then_takes_only_what_it_used(staff, classic):
+    main = Node.objects.get(menu=classic, key="main")
+    before = main.prompt.text
+    add(staff, classic, keys="3", label="opening hours", action="say_hangup",
+        message="We are open from nine to five.")  # fmt: skip
+    nodes, prompts = Node.objects.count(), Prompt.objects.count()
+    page = html.unescape(staff.get(change_url(classic)).content.decode())
+    assert remove_url(classic, "main", "3") in page  # each option has its remove link
+
+    confirm = words(staff.get(remove_url(classic, "main", "3")))
+    assert "will no longer be able to press 3 for Opening hours" in confirm
+    assert "the step Opening hours (opening-hours), which nothing else leads to" in confirm
+    assert 'the prompt opening-hours: "We are open from nine to five."' in confirm
+    assert f'which becomes: "{" ".join(before.split())}"' in confirm
+    assert Node.objects.count() == nodes  # nothing removed by looking
+
+    response = staff.post(remove_url(classic, "main", "3"))
+    assert response.status_code == 302
+    assert not Route.objects.filter(node=main, digits="3").exists()
+    assert (Node.objects.count(), Prompt.objects.count()) == (nodes - 1, prompts - 1)
+    main.refresh_from_db()
+    assert main.prompt.text == before.strip()
+    assert validate_menu(Menu.objects.get(pk=classic.pk)) == []
+
+
+def test_a_step_something_else_leads_to_stays(staff, classic):
+    operator = Node.objects.get(menu=classic, key="operator")
+    add(staff, classic, keys="5", label="reception", action="node", target=str(operator.pk),
+        update_text="")  # fmt: skip
+    confirm = words(staff.get(remove_url(classic, "main", "5")))
+    assert "The step Transfer to an operator stays: something else leads to it." in confirm
+    staff.post(remove_url(classic, "main", "5"))
+    assert Node.objects.filter(pk=operator.pk).exists()
+    assert Route.objects.filter(node__key="main", node__menu=classic, digits="0").exists()
+
+
+def test_removing_a_submenu_takes_its_own_steps(staff, classic):
+    support = Route.objects.get(node__menu=classic, node__key="main", digits="2").target_node
+    confirm = words(staff.get(remove_url(classic, "main", "2")))
+    assert "the step Support menu (support)" in confirm
+    assert "The menu's spoken text still mentions 2" in confirm  # "..., 2 for support, ..."
+    only_below = {  # what only the support menu leads to: its two transfers
+        r.target_node.key
+        for r in support.routes.exclude(target_node=None)
+        if not Route.objects.filter(target_node=r.target_node).exclude(node=support).exists()
+    }
+    shared = {r.target_node.key for r in support.routes.exclude(target_node=None)} - only_below
+    assert only_below
+    for key in only_below:
+        assert f"({key}), which nothing else leads to" in confirm
+    for key in shared:  # e.g. goodbye, which the main menu leads to as well
+        assert f"({key}), which nothing else leads to" not in confirm
+    staff.post(remove_url(classic, "main", "2"))
+    assert not Node.objects.filter(menu=classic, key__in={"support", *only_below}).exists()
+    assert Node.objects.filter(menu=classic, key__in={"main", *shared}).count() == 1 + len(shared)
+    assert validate_menu(Menu.objects.get(pk=classic.pk)) == []

@@ -1,5 +1,6 @@
 """The "Add option" page of a key menu node: the keys, a label, what happens, and the menu's
-new spoken text, in one form and one save (telnyx_ivr.menus.options does the work)."""
+new spoken text, in one form and one save; and "Remove", which says what will go first
+(telnyx_ivr.menus.options does the work)."""
 
 from django import forms
 from django.contrib import messages
@@ -16,23 +17,40 @@ from ..menus.kinds import (
     TRANSFER_ADDRESS,
     a_kind,
 )
-from ..menus.options import ACTIONS, Option, add_option, suggested_text, taken_keys
-from ..models import Menu, Node
+from ..menus.options import (
+    ACTIONS,
+    Option,
+    add_option,
+    removal_of,
+    remove_option,
+    suggested_text,
+    taken_keys,
+)
+from ..models import Menu, Node, Route
 
 
 def add_option_urls(model_admin):
-    view = AddOptionView(model_admin)
+    wrap = model_admin.admin_site.admin_view
     return [
         path(
             "<path:object_id>/nodes/<int:node_id>/add-option/",
-            model_admin.admin_site.admin_view(view),
+            wrap(AddOptionView(model_admin)),
             name="telnyx_ivr_menu_add_option",
-        )
+        ),
+        path(
+            "<path:object_id>/options/<int:route_id>/remove/",
+            wrap(RemoveOptionView(model_admin)),
+            name="telnyx_ivr_menu_remove_option",
+        ),
     ]
 
 
 def add_option_url(node):
     return reverse("admin:telnyx_ivr_menu_add_option", args=[node.menu_id, node.pk])
+
+
+def remove_option_url(route):
+    return reverse("admin:telnyx_ivr_menu_remove_option", args=[route.menu_id, route.pk])
 
 
 class AddOptionForm(forms.Form):
@@ -185,11 +203,60 @@ TARGET_WORDS = {
 }
 
 
-def key_options_of(node):
-    """The node's key options as the caller meets them: ``[("1", "Transfer to sales")]``."""
+def key_options_of(node, *, with_routes=False):
+    """The node's key options as the caller meets them: ``[("1", "Transfer to sales")]``
+    (with the Route last, ``with_routes``)."""
     found = []
     routes = node.routes.filter(when="digits").select_related("target_node")
     for route in routes.order_by("position", "id"):
         where = route.target_node.name if route.target_node else TARGET_WORDS[route.target]
-        found.append((route.digits, where))
+        found.append((route.digits, where, route) if with_routes else (route.digits, where))
     return found
+
+
+class RemoveOptionView:
+    """GET: what removing the option takes with it; POST: remove it all."""
+
+    def __init__(self, model_admin):
+        self.model_admin = model_admin
+
+    def __call__(self, request, object_id, route_id):
+        menu = get_object_or_404(Menu, pk=object_id)
+        route = get_object_or_404(
+            Route.objects.select_related("node__prompt", "target_node", "menu"),
+            pk=route_id,
+            menu=menu,
+            when=Route.When.DIGITS,
+        )
+        change_url = reverse("admin:telnyx_ivr_menu_change", args=[menu.pk])
+        if not self.model_admin.has_change_permission(request, menu):
+            return HttpResponseRedirect(change_url)
+        removal = removal_of(route)
+        if request.method == "POST":
+            remove_option(removal)
+            messages.success(
+                request,
+                f"Removed option {route.digits} of '{route.node.name}'"
+                + (f" and {_count(removal)}" if removal.nodes or removal.prompts else "")
+                + ". The draft is saved; Save and publish makes it live.",
+            )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.model_admin.admin_site.each_context(request),
+            "opts": Menu._meta,
+            "title": f"Remove option {route.digits} of '{route.node.name}'?",
+            "menu": menu,
+            "route": route,
+            "removal": removal,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/telnyx_ivr/menu/remove_option.html", context)
+
+
+def _count(removal):
+    parts = []
+    if removal.nodes:
+        parts.append(f"{len(removal.nodes)} step{'s' if len(removal.nodes) != 1 else ''}")
+    if removal.prompts:
+        parts.append(f"{len(removal.prompts)} prompt{'s' if len(removal.prompts) != 1 else ''}")
+    return " and ".join(parts) + " only it used"

@@ -55,7 +55,7 @@ from ..menus.validation import MenuValidationError, claim_conflicts, validate_me
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from . import issue_words
-from .add_option import add_option_url, add_option_urls, key_options_of
+from .add_option import add_option_url, add_option_urls, key_options_of, remove_option_url
 from .display import local_time, local_time_seconds
 from .form_fields import JSON_OVERRIDES
 from .menu_analytics import menu_analytics_urls
@@ -644,8 +644,19 @@ class NodeInline(MenuChildInline, admin.StackedInline):
             return "Save the menu first; then options can be added here."
         if obj.kind not in DTMF_KINDS:
             return "Only key menus have options."
-        options = key_options_of(obj)
-        listed = format_html_join(", ", "press {} → {}", options) if options else "none yet"
+        options = [
+            (keys, where, remove_option_url(route))
+            for keys, where, route in key_options_of(obj, with_routes=True)
+        ]
+        listed = (
+            format_html_join(
+                ", ",
+                'press {} → {} <a class="ivr-remove-option" href="{}">(remove)</a>',
+                options,
+            )
+            if options
+            else "none yet"
+        )
         return format_html(
             '{} <a class="button ivr-add-option" href="{}">Add an option</a>',
             listed,

@@ -1,6 +1,9 @@
-"""Adding an option to a key menu in one step: "press 3 for opening hours" becomes the route,
-the node and prompt it leads to, the menu's valid digits, and (if the admin accepts it) the
-menu's spoken text with the option in it. All in one transaction, on the draft.
+"""Adding an option to a key menu in one step, and removing one with what only it used.
+
+"Press 3 for opening hours" becomes the route, the node and prompt it leads to, the menu's
+valid digits, and (if the admin accepts it) the menu's spoken text with the option in it. All
+in one transaction, on the draft. Removing it takes away the steps and prompts nothing else
+uses, and the option's sentence from the spoken text.
 
 What an option does (``Option.action``):
 - ``say_hangup``: say a message, then hang up;
@@ -11,6 +14,7 @@ What an option does (``Option.action``):
 - ``node``: go to a node the menu already has.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -147,3 +151,73 @@ def _free_key(rows, label):
         number += 1
         key = f"{base}-{number}"
     return key
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What removing the option ``route`` takes with it: the steps only it leads to (and
+    those only they lead to), the prompts only they use, and the menu's new spoken text."""
+
+    route: Route
+    nodes: tuple
+    prompts: tuple
+    spoken_text: str | None  # None: the text does not name the option, it stays
+    still_mentioned: bool = False  # the text names the keys in a way not taken out here
+
+
+def removal_of(route):
+    menu, node = route.menu, route.node
+    routes = list(Route.objects.filter(menu=menu).exclude(pk=route.pk))
+    gone = set()
+
+    def only_from_gone(pk):
+        return all(r.node_id in gone for r in routes if r.target_node_id == pk)
+
+    target = route.target_node_id
+    if target not in (None, menu.entry_node_id, node.pk) and only_from_gone(target):
+        candidates = {target}
+        while candidates:  # and the steps only the removed ones lead to, and so on
+            gone |= candidates
+            others = Node.objects.filter(menu=menu).exclude(pk__in=gone | {menu.entry_node_id})
+            candidates = {
+                other.pk
+                for other in others
+                if any(r.target_node_id == other.pk for r in routes) and only_from_gone(other.pk)
+            }
+    nodes = tuple(Node.objects.filter(pk__in=gone).order_by("position", "id"))
+    kept = Node.objects.filter(menu=menu).exclude(pk__in=gone)
+    used = {menu.failure_prompt_id}
+    for field in ("prompt_id", "invalid_prompt_id", "no_input_prompt_id"):
+        used |= set(kept.values_list(field, flat=True))
+    fields = ("prompt_id", "invalid_prompt_id", "no_input_prompt_id")
+    mine = {getattr(n, f) for n in nodes for f in fields}
+    prompts = tuple(Prompt.objects.filter(pk__in=mine - used - {None}).order_by("key"))
+    spoken = _text_without(node, route.digits)
+    text = node.prompt.text if node.prompt is not None else ""
+    mentioned = spoken is None and bool(re.search(rf"(?<!\w){re.escape(route.digits)}(?!\w)", text))
+    return Removal(route, nodes, prompts, spoken, still_mentioned=mentioned)
+
+
+def _text_without(node, keys):
+    prompt = node.prompt
+    if not keys or prompt is None or prompt.kind != Prompt.Kind.TTS:
+        return None
+    sentence = re.compile(rf"\s*Press {re.escape(keys)} (?:for|to) [^.!?]*[.!?]")
+    text, found = sentence.subn("", prompt.text)
+    return text.strip() if found else None
+
+
+@transaction.atomic
+def remove_option(removal):
+    menu, node = removal.route.menu, removal.route.node
+    removal.route.delete()
+    Route.objects.filter(node__in=removal.nodes).delete()
+    Route.objects.filter(target_node__in=removal.nodes).delete()
+    for gone in removal.nodes:
+        gone.delete()
+    for prompt in removal.prompts:
+        prompt.delete()
+    if removal.spoken_text is not None and node.prompt is not None:
+        node.prompt.text = removal.spoken_text
+        node.prompt.save(update_fields=["text"])
+    menu.save(update_fields=["updated_at"])
