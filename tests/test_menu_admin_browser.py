@@ -139,3 +139,24 @@ def test_the_validation_status_can_be_read(browser, live_server, django_user_mod
     status = browser.find_element(By.CSS_SELECTOR, ".ivr-valid")
     assert status.text == "Valid: ready to publish."
     assert browser.execute_script(CONTRAST, status) >= 4.5  # WCAG AA for normal text
+
+
+def test_the_menu_page_fits_a_laptops_window(browser, live_server, django_user_model):
+    """It was 2,717 px wide: the prompts' table pushed the page, and its buttons, sideways."""
+    from selenium.webdriver.common.by import By
+
+    from .browser_support import screenshot
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    width, window = browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert width <= window, (width, window)
+    table = browser.find_element(By.CSS_SELECTOR, "#prompts-group .tabular")
+    assert browser.execute_script(
+        "return arguments[0].scrollWidth > arguments[0].clientWidth", table
+    )
+    screenshot(browser, "menu_admin_fits")
