@@ -25,6 +25,7 @@ from .call_filters import (
     drill_down_of,
 )
 from .display import local_time_seconds
+from .paginators import EstimatedCountPaginator
 from .records import ReadOnlyAdmin, pretty_json
 
 
@@ -86,9 +87,11 @@ class CallAdmin(ReadOnlyAdmin):
         TestCallsFilter,
         MenuFilter,
         StatusFilter,
+        # Not a date hierarchy: its list of months reads every call (0.7 s for a million).
+        ("started_at", admin.DateFieldListFilter),
     ]
     search_fields = ["=call_control_id", "call_session_id", "from_number", "to_number"]
-    date_hierarchy = "started_at"
+    paginator = EstimatedCountPaginator
     list_select_related = ["menu"]
     # Counting every row a second time for "(N total)" is the slowest query of a long log.
     show_full_result_count = False

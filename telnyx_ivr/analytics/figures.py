@@ -39,6 +39,7 @@ LIVE_LIMIT = 20_000
 
 def _capped(queryset, what, behind):
     """At most LIVE_LIMIT rows of ``queryset``; how many more there are goes in ``behind``."""
+    queryset = queryset.order_by()  # any rows will do; an order would sort them all first
     rows = list(queryset[: LIVE_LIMIT + 1])
     if len(rows) > LIVE_LIMIT:
         behind[what] = queryset.count() - LIVE_LIMIT

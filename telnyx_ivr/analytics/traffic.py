@@ -97,9 +97,9 @@ def needs_results(node):
 def valid_results(calls, node_key):
     """The stored AI results of the valid visits to ``node_key`` in ``calls`` (a queryset)."""
     return list(
-        CallStep.objects.filter(
-            call__in=calls, node_key=node_key, exit=outcomes.EXIT_VALID
-        ).values_list("result", flat=True)
+        CallStep.objects.filter(call__in=calls, node_key=node_key, exit=outcomes.EXIT_VALID)
+        .order_by()  # Meta's order would join every call of the period to sort by it
+        .values_list("result", flat=True)
     )
 
 

@@ -112,6 +112,14 @@ class Call(models.Model):
                 condition=models.Q(rolled_up=False),
             ),
             models.Index(fields=["started_at", "outcome"], name="telnyx_ivr_call_started"),
+            # The call list: the newest counted calls first, read a page at a time.
+            models.Index(
+                fields=["-created_at"],
+                name="telnyx_ivr_call_listed",
+                condition=models.Q(
+                    direction="incoming", menu_version__isnull=False, parent__isnull=True
+                ),
+            ),
         ]
 
     def __str__(self):
