@@ -112,6 +112,12 @@ class LinesField(forms.CharField):
                 raise ValidationError(f"{', '.join(bad)}: {self.item_message}")
 
 
+def _save_mark(moment):
+    """When a draft was saved, as the form carries it: microseconds since the epoch (not a
+    time, which the page would show in UTC to anyone reading its source)."""
+    return str(round(moment.timestamp() * 1_000_000))
+
+
 class MenuForm(forms.ModelForm):
     numbers = LinesField(
         item_pattern=E164,
@@ -147,7 +153,7 @@ class MenuForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None and "opened_at" in self.fields:
-            self.fields["opened_at"].initial = self.instance.updated_at.isoformat()
+            self.fields["opened_at"].initial = _save_mark(self.instance.updated_at)
 
     def clean(self):
         cleaned = super().clean()
@@ -177,7 +183,7 @@ class MenuForm(forms.ModelForm):
             return
         saved = Menu.objects.filter(pk=self.instance.pk).values_list("updated_at", flat=True)
         saved = saved.first()
-        if saved is None or saved.isoformat() == opened:
+        if saved is None or _save_mark(saved) == opened:
             return
         entry = (
             LogEntry.objects.filter(
@@ -190,7 +196,7 @@ class MenuForm(forms.ModelForm):
         )
         who = f" ({entry.user.get_username()})" if entry is not None else ""
         self.data = self.data.copy()
-        self.data[self.add_prefix("opened_at")] = saved.isoformat()
+        self.data[self.add_prefix("opened_at")] = _save_mark(saved)
         raise ValidationError(
             f"Someone else{who} saved this menu at {local_time_seconds(saved)}, after you opened "
             "it. Nothing was saved, and your changes are still on this page. To see theirs, "
