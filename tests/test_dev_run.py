@@ -73,6 +73,10 @@ def alive(pid):
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+def _hang_ups_heard():
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 class DevRun:
     """``python3 dev.py run`` in the background, its output collected line by line, or left to
     the caller with a ``stdout``. With ``tee`` (a folder), ``dev.py run 2>stderr.log | tee
@@ -108,6 +112,9 @@ class DevRun:
             stderr=stderr,
             text=True,
             start_new_session=bool(tee),
+            # As from a terminal: a suite run under nohup passes SIGHUP on ignored, which
+            # dev.py rightly keeps ignored, and the hang-up test would wait in vain.
+            preexec_fn=_hang_ups_heard,
         )
         self.reader = None
         if stdout is None:
