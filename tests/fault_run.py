@@ -377,6 +377,7 @@ def _play(plan, sim, lines, redis, workers, report, say):
         for call in waiting:
             if call.outcome is None and _silent_for(call) > PATIENCE_SECONDS:
                 given_up.add(call.call_control_id)
+                report.problems.append(_last_heard(call))
                 sim.hang_up(call)
         time.sleep(0.2)
     timeline.join()
@@ -388,6 +389,18 @@ def _play(plan, sim, lines, redis, workers, report, say):
     unended = [call.call_control_id for call in calls if call.outcome is None]
     if unended:
         report.problems.append(f"{len(unended)} calls had not ended: {unended[:5]}")
+
+
+def _last_heard(call):
+    """What a caller who gave up last heard and sent, to find where the call stalled."""
+    events = [f"{w.t:.1f} s {w.event_type} ({w.status or w.error})" for w in call.webhooks[-3:]]
+    commands = [
+        f"{c.t:.1f} s {c.action} ({c.fault or c.status})" for c in call.commands[-3:]
+    ]
+    return (
+        f"caller {call.call_control_id} gave up; last webhooks: {', '.join(events) or 'none'}; "
+        f"last commands: {', '.join(commands) or 'none'}"
+    )
 
 
 def _silent_for(call):

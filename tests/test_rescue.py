@@ -79,6 +79,31 @@ def test_a_command_waiting_for_its_retry_is_left_until_it_is_due(api, classic, c
     assert len(api.requests) == 2
 
 
+def test_a_command_the_rescue_sent_and_telnyx_refused_again_is_rescued_when_due_again(
+    api, classic, caller
+):
+    """Seen in the fault run: a retry sent by a rescue was refused again (429) while Redis
+    was down, so its next retry could not be queued; the rescue would not claim it again for
+    RECLAIM_AFTER (30 s), and the caller heard nothing for that long."""
+    busy = {"errors": [{"code": "1", "title": "busy"}]}
+    api.enqueue(status=503, action="answer", body=busy)
+    api.enqueue(status=429, action="answer", body=busy)
+    caller.deliver("call.initiated", direction="incoming", process=False)
+    with pytest.raises(RetryLater):
+        process_stored_event(WebhookEvent.objects.get().pk)
+
+    overdue = Command.objects.filter(status="pending")
+    age(overdue, field="retry_at")
+    assert rescue() == 1  # sent by the rescue, and refused again
+    command = Command.objects.get()
+    assert (command.status, command.attempts) == ("pending", 2)
+
+    age(overdue, field="retry_at")  # due again, within RECLAIM_AFTER of the first claim
+    assert rescue() == 1
+    assert Command.objects.get().status == "sent"
+    assert len(api.requests) == 3
+
+
 def test_the_beat_task_rescues_the_same_way(api, classic, caller):
     from telnyx_ivr.tasks import requeue_stale_events
 

@@ -369,6 +369,9 @@ def _record_failure(command, exc, *, final):
     if final:
         _close_command(command, Command.Status.FAILED)
     else:
+        # A rescue's claim covers one try: this one is over, and the retry it needs may find
+        # no broker to queue it on, so the next rescue must be free to take it when due.
+        command.requeued_at = None
         command.save()
 
 
