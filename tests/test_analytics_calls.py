@@ -18,6 +18,8 @@ from telnyx_ivr.calls.time_shift import shift_call
 from telnyx_ivr.models import Call, CallRollup, WebhookEvent
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
 
+from . import services
+
 pytest_plugins = ["telnyx_ivr.pytest_plugin"]
 
 CLASSIC, AI = "+15550000100", "+15550100200"
@@ -213,6 +215,29 @@ def test_days_are_the_site_time_zones_days(menus, play, rolled_up):
     assert hours[2]["start"] == "2026-03-29T03:00:00+02:00"
 
 
+def test_each_valid_ai_answer_is_summed_on_the_route_it_took(menus, play):
+    """The intake's two valid routes are told apart by the city: the route of each answer is
+    counted when its visit is summed, so the diagram's split needs no stored result, and is
+    the same live, rolled up, and after the calls themselves are deleted."""
+    play(AI, [AIResult({"name": "Ada", "age": 36, "city": "Chicago"})])  # the local office
+    play(AI, [AIResult({"name": "Bo", "age": 40, "city": "New York"})])  # the local office
+    play(AI, [AIResult({"name": "Cy", "age": 51, "city": "Boston"})])  # the other office
+    play(AI, [AIResult({"name": "Di"}, status="invalid"), Press("1")])
+
+    def split():
+        [row] = [n for n in figures.menu_figures(everything(menu="ai-intake"))["nodes"]
+                 if n["key"] == "intake"]  # fmt: skip
+        return row["exits"], row["valid_routes"]
+
+    live = split()
+    assert live == ({"valid": 3, "invalid": 1}, {"0": 2, "1": 1})
+    roll_up()
+    assert not Call.objects.counted().filter(rolled_up=False).exists()
+    assert split() == live
+    Call.objects.all().delete()  # what retention does to old calls; the roll-ups stay
+    assert split() == live
+
+
 def test_rolling_up_twice_counts_each_call_once(menus, play):
     play(CLASSIC, [Press("1")])
     assert roll_up() > 0
@@ -226,6 +251,7 @@ def test_a_roll_up_batch_takes_its_rows_without_sorting_every_row_waiting(menus,
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    services.require_postgres()  # SQLite has no SKIP LOCKED: one writer at a time anyway
     play(CLASSIC, [Press("1")])
     with CaptureQueriesContext(connection) as queries:
         assert roll_up() > 0

@@ -36,16 +36,32 @@ def test_each_exit_is_put_on_the_route_the_engine_follows():
     assert route_of_exit(ai["local"], "error") == 1
 
 
-def test_valid_answers_are_split_by_their_results_and_the_rest_is_counted():
+def test_valid_answers_are_put_on_the_routes_they_took_and_the_rest_is_counted():
     document = definition("ai_intake")
-    rows = [{"key": "intake", "visits": 5, "exits": {"valid": 4, "invalid": 1}}]
-    results = {"intake": [{"city": "Chicago"}, {"city": "New York"}, {"city": "Boston"}]}
-    traffic = menu_traffic(document, rows, results=results)
-    assert traffic.edges[("intake", 0)].count == 2  # Chicago and New York: the local office
+    rows = [
+        {
+            "key": "intake",
+            "visits": 5,
+            "exits": {"valid": 4, "invalid": 1},
+            # As summed: two answers to the local office (route 0), one to the other (1).
+            "valid_routes": {"0": 2, "1": 1},
+        }
+    ]
+    traffic = menu_traffic(document, rows)
+    assert traffic.edges[("intake", 0)].count == 2
     assert traffic.edges[("intake", 1)].count == 1
-    assert traffic.edges[("intake", 2)].count == 1
+    assert traffic.edges[("intake", 2)].count == 1  # the invalid answer
     assert traffic.edges[("intake", 0)].share == 2 / 5
-    assert traffic.unsplit == 1  # a fourth valid answer whose result is no longer kept
+    assert traffic.edges[("intake", 0)].exits == ["valid"]
+    assert traffic.unsplit == 1  # a fourth valid answer summed without its route
+
+
+def test_a_route_index_the_version_does_not_have_is_not_drawn():
+    rows = [{"key": "intake", "visits": 2, "exits": {"valid": 2}, "valid_routes": {"0": 1, "9": 1}}]
+    traffic = menu_traffic(definition("ai_intake"), rows)
+    assert traffic.edges[("intake", 0)].count == 1
+    assert ("intake", 9) not in traffic.edges
+    assert traffic.unsplit == 1
 
 
 def test_the_worst_drop_off_and_the_busiest_path():

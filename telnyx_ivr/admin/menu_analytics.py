@@ -195,14 +195,7 @@ class MenuPage:
 
     def traffic(self):
         definition, filters = self.definition, self.filters
-        nodes = definition.get("nodes") or {}
-        calls = figures_module.kept_calls(filters)
-        results = {
-            key: traffic.valid_results(calls, key)
-            for key, node in nodes.items()
-            if traffic.needs_results(node)
-        }
-        drawn = traffic.menu_traffic(definition, self.figures["nodes"], results=results)
+        drawn = traffic.menu_traffic(definition, self.figures["nodes"])
         for key, node_traffic in drawn.nodes.items():
             if node_traffic.visits:
                 node_traffic.label = text.plural(node_traffic.visits, "visit")

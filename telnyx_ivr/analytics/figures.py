@@ -26,7 +26,15 @@ from ..models import (
 )
 from . import histograms, outcomes
 from .json_sums import summed_maps
-from .rollups import CallSum, NodeSum, PipelineSum, bucket_of, call_sums, pipeline_sums
+from .rollups import (
+    CallSum,
+    NodeSum,
+    PipelineSum,
+    bucket_of,
+    call_sums,
+    pipeline_sums,
+    version_definitions,
+)
 
 # The rows not rolled up yet are summed here, on every page view: a roll-up that keeps up
 # leaves a few minutes' worth. More than this many of a kind means it is behind, or Celery beat
@@ -89,7 +97,7 @@ def _live(filters, behind):
         "call_id", "node_key", "node_kind", "outcome", "digits", "exit", "tries",
         "started_at", "ended_at", "result",
     )  # fmt: skip
-    return call_sums(calls, steps)
+    return call_sums(calls, steps, version_definitions(calls))
 
 
 @dataclass
@@ -145,7 +153,7 @@ def sums(filters, *, all_nodes):
     counted = visits.values(*keys, "node_kind").annotate(
         visits_=Sum("visits"), calls_=Sum("calls"), tries_=Sum("tries")
     )
-    maps = summed_maps(visits, ["exits", "seconds", "filled"], group_by=keys)
+    maps = summed_maps(visits, ["exits", "seconds", "filled", "valid_routes"], group_by=keys)
     for row in counted:
         key = (row["menu_version_id"], row["node_key"])
         found.nodes[key].add(
@@ -157,6 +165,7 @@ def sums(filters, *, all_nodes):
                 exits=maps["exits"].get(key, {}),
                 seconds=histograms.load(maps["seconds"].get(key)),
                 filled=maps["filled"].get(key, {}),
+                valid_routes=maps["valid_routes"].get(key, {}),
             )
         )
     return found
@@ -323,6 +332,7 @@ def nodes(node_sums):
                 "exits": dict(sorted(total.exits.items(), key=lambda item: -item[1])),
                 "mean_tries": round(total.tries / total.visits, 2) if total.visits else None,
                 "drop_off": round(hung_up / total.visits, 4) if total.visits else None,
+                "valid_routes": total.valid_routes,
             }
         )
     return rows

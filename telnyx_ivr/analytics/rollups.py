@@ -19,11 +19,12 @@ from ..models import (
     CallRollup,
     CallStep,
     Command,
+    MenuVersion,
     NodeRollup,
     PipelineRollup,
     WebhookEvent,
 )
-from . import histograms, outcomes
+from . import histograms, outcomes, traffic
 
 BUCKET = timedelta(minutes=15)
 BATCH = 2000
@@ -68,6 +69,7 @@ class NodeSum:
     exits: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
     filled: dict = field(default_factory=dict)
+    valid_routes: dict = field(default_factory=dict)  # AI: route index (a string) -> answers
 
     def add(self, other):
         self.node_kind = self.node_kind or other.node_kind
@@ -77,6 +79,7 @@ class NodeSum:
         _add_counts(self.exits, other.exits)
         histograms.add(self.seconds, other.seconds)
         _add_counts(self.filled, other.filled)
+        _add_counts(self.valid_routes, other.valid_routes)
         return self
 
 
@@ -113,9 +116,11 @@ def call_key(call):
     return (bucket_of(started), call.menu_version_id, call.to_number, call.is_test)
 
 
-def call_sums(calls, steps):
+def call_sums(calls, steps, definitions):
     """``({call key: CallSum}, {call key + (node key,): NodeSum})`` for counted ``calls`` and
-    their ``steps`` (all of them, any order). Pure apart from reading the rows given."""
+    their ``steps`` (all of them, any order); ``definitions``: ``{menu version id:
+    definition}`` of the calls' versions (``version_definitions``). Pure apart from reading
+    the rows given."""
     by_call = defaultdict(list)
     for step in steps:
         by_call[step.call_id].append(step)
@@ -152,10 +157,32 @@ def call_sums(calls, steps):
                 for name, value in step.result.items():
                     if value not in (None, "", [], {}):
                         node.filled[name] = node.filled.get(name, 0) + 1
+            if exit == outcomes.EXIT_VALID:
+                route = _valid_route(definitions.get(call.menu_version_id), step)
+                if route is not None:
+                    node.valid_routes[route] = node.valid_routes.get(route, 0) + 1
             if step.node_key not in visited:
                 visited.add(step.node_key)
                 node.calls += 1
     return dict(call_totals), dict(node_totals)
+
+
+def _valid_route(definition, step):
+    """The route (its index, as a string) a valid AI answer took, where the node has several
+    valid routes told apart by the result: the one its result matches, as the engine chose.
+    Summed now because the results themselves are not kept as long as the roll-ups."""
+    node = ((definition or {}).get("nodes") or {}).get(step.node_key)
+    if node is None or not traffic.needs_results(node):
+        return None
+    result = step.result if isinstance(step.result, dict) else {}
+    index = traffic.route_of_exit(node, outcomes.EXIT_VALID, result=result)
+    return None if index is None else str(index)
+
+
+def version_definitions(calls):
+    """``{menu version id: definition}`` for the versions of ``calls``."""
+    versions = {call.menu_version_id for call in calls} - {None}
+    return dict(MenuVersion.objects.filter(pk__in=versions).values_list("pk", "definition"))
 
 
 def pipeline_sums(events, commands, test_calls):
@@ -274,6 +301,7 @@ def _add_visits(row, total):
     _add_counts(row.exits, total.exits)
     row.seconds = histograms.add(histograms.load(row.seconds), total.seconds)
     _add_counts(row.filled, total.filled)
+    _add_counts(row.valid_routes, total.valid_routes)
 
 
 def _add_pipeline(row, total):
@@ -306,7 +334,7 @@ def _roll_up_calls(batch):
         return 0
     calls = list(Call.objects.counted().filter(pk__in=ids).only(*CALL_COLUMNS))
     steps = CallStep.objects.filter(call_id__in=[call.pk for call in calls]).only(*STEP_COLUMNS)
-    call_totals, node_totals = call_sums(calls, steps)
+    call_totals, node_totals = call_sums(calls, steps, version_definitions(calls))
     _claim(Call.objects, ids)
     _merge(CallRollup, CALL_KEY, call_totals, _add_calls)
     _merge(NodeRollup, NODE_KEY, node_totals, _add_visits)

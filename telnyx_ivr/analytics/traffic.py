@@ -3,8 +3,9 @@
 The figures count how visits left each node (its *exits*: ``1``, ``invalid``, ``valid``, ...);
 here each exit is put on the route the engine followed for it, with the engine's own route
 choice (telnyx_ivr.engine.routing), so an edge's count is the visits that took it. An AI
-gather with several ``valid`` routes (told apart by conditions on the result) is split by
-matching the stored results of its visits, as the engine did.
+gather with several ``valid`` routes (told apart by conditions on the result) is split by the
+route each answer took, which is counted when the visits are summed (``valid_routes``), while
+the results are still there to match.
 """
 
 from collections import Counter
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 
 from ..engine.routing import find_route, route_or_default
 from ..menus.kinds import DTMF_KINDS
-from ..models import CallStep
 from . import outcomes
 
 _NAMED_EXITS = {
@@ -53,7 +53,7 @@ class Traffic:
     edges: dict = field(default_factory=dict)
     busiest_path: list = field(default_factory=list)  # edges from the entry, busiest first
     worst_node: str | None = None  # the highest drop-off (hung up here / visits)
-    unsplit: int = 0  # valid AI answers whose result is no longer kept (pruned calls)
+    unsplit: int = 0  # valid AI answers summed without their route (see menu_traffic)
 
 
 def route_of_exit(node, exit, *, result=None):
@@ -94,18 +94,11 @@ def needs_results(node):
     return sum(1 for r in node.get("routes") or [] if r.get("when") == "valid") > 1
 
 
-def valid_results(calls, node_key):
-    """The stored AI results of the valid visits to ``node_key`` in ``calls`` (a queryset)."""
-    return list(
-        CallStep.objects.filter(call__in=calls, node_key=node_key, exit=outcomes.EXIT_VALID)
-        .order_by()  # Meta's order would join every call of the period to sort by it
-        .values_list("result", flat=True)
-    )
-
-
-def menu_traffic(definition, node_figures, *, results=None):
-    """``Traffic`` of a version's ``definition`` from the figures' ``nodes`` rows.
-    ``results``: ``{node key: [result, ...]}`` for the nodes ``needs_results`` names."""
+def menu_traffic(definition, node_figures):
+    """``Traffic`` of a version's ``definition`` from the figures' ``nodes`` rows. The valid
+    answers of a node ``needs_results`` names are put on routes by the row's
+    ``valid_routes``; any not in it (an answer whose result matched no route, or summed
+    before routes were counted) are ``unsplit``."""
     nodes = definition.get("nodes") or {}
     figures = {row["key"]: row for row in node_figures}
     traffic = Traffic()
@@ -127,14 +120,15 @@ def menu_traffic(definition, node_figures, *, results=None):
                 taken.setdefault(index, []).append(exit)
         if needs_results(node) and exits.get(outcomes.EXIT_VALID):
             matched = 0
-            for result in (results or {}).get(key, [])[: exits[outcomes.EXIT_VALID]]:
-                index = route_of_exit(node, outcomes.EXIT_VALID, result=result or {})
-                matched += 1
-                if index is not None:
-                    counts[index] += 1
-                    if outcomes.EXIT_VALID not in taken.setdefault(index, []):
-                        taken[index].append(outcomes.EXIT_VALID)
-            traffic.unsplit += exits[outcomes.EXIT_VALID] - matched
+            for index, n in (row.get("valid_routes") or {}).items():
+                index = int(index)
+                if index >= len(node.get("routes") or []):
+                    continue
+                matched += n
+                counts[index] += n
+                if outcomes.EXIT_VALID not in taken.setdefault(index, []):
+                    taken[index].append(outcomes.EXIT_VALID)
+            traffic.unsplit += max(exits[outcomes.EXIT_VALID] - matched, 0)
         for index, _ in enumerate(node.get("routes") or []):
             n = counts.get(index, 0)
             traffic.edges[(key, index)] = EdgeTraffic(

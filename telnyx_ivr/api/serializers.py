@@ -284,6 +284,12 @@ class NodeSerializer(serializers.Serializer):
     )
     mean_tries = _number()
     drop_off = _number(help_text="Hung up here / visits.")
+    valid_routes = _counts(
+        help_text=(
+            "AI gathers with several valid routes: the valid answers by the route they took, "
+            "keyed by the route's position in the node's routes (from 0)."
+        )
+    )
 
 
 class LatencySerializer(serializers.Serializer):

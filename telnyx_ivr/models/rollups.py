@@ -56,6 +56,10 @@ class NodeRollup(models.Model):
     exits = models.JSONField(default=dict, help_text="Visits by how they left the node.")
     seconds = models.JSONField(default=dict, help_text="Histogram of the visits' length.")
     filled = models.JSONField(default=dict, help_text="AI gathers: visits that filled each field.")
+    valid_routes = models.JSONField(
+        default=dict,
+        help_text="AI gathers: valid answers by the route they took (its index in the routes).",
+    )
 
     class Meta:
         constraints = [
