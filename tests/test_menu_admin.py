@@ -408,6 +408,44 @@ def test_route_rules_are_checked_at_the_field(staff, example_menu):
     assert Route.objects.filter(menu=example_menu).count() == 14
 
 
+def test_a_refused_save_lists_each_problem_at_the_top_linked_to_its_row(staff, example_menu):
+    data = read_form(staff.get(change_url(example_menu)))
+    main = str(Node.objects.get(menu=example_menu, key="main").pk)
+    first_new = int(data["routes-TOTAL_FORMS"])
+    add_rows(
+        data,
+        "routes",
+        [{"node": main, "when": "digits", "target": "node", "position": "9", "digits": "5x"}],
+    )
+    data["nodes-0-name"] = ""  # a step must have a name
+    response = staff.post(change_url(example_menu), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    summary = re.search(r'<div class="ivr-problem-summary".*?</div>', page, re.S)
+    assert summary, "no summary of the problems at the top"
+    links = dict(
+        (html.unescape(text), href)
+        for href, text in re.findall(r'<a href="#([^"]+)">(.*?)</a>', summary.group())
+    )
+    # The new option: named by its step and keys, linked to its own row.
+    keys = [t for t in links if t.startswith("Option of 'Main menu' (press 5x), Digits:")]
+    assert keys, links
+    assert links[keys[0]] == f"routes-{first_new}"
+    assert f'id="routes-{first_new}"' in page  # the anchor is the row the admin draws
+    goes_to = [t for t in links if t.startswith("Option of 'Main menu' (press 5x), ")]
+    assert len(goes_to) == 2, links  # the keys, and where it goes
+    named = [text for text in links if text.startswith("Step 'Main menu', Name:")]
+    assert named, links
+    assert links[named[0]] == "nodes-0"
+    assert page.index("ivr-problem-summary") < page.index('id="nodes-0"')
+    assert "routes[" not in summary.group()
+
+
+def test_a_saved_page_has_no_problem_summary(staff, example_menu):
+    page = staff.get(change_url(example_menu)).content.decode()
+    assert "ivr-problem-summary" not in page
+
+
 def test_route_and_node_choices_are_limited_to_this_menu(staff, example_menu):
     other = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
     page = staff.get(change_url(example_menu)).content.decode()

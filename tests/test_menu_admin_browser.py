@@ -160,3 +160,50 @@ def test_the_menu_page_fits_a_laptops_window(browser, live_server, django_user_m
         "return arguments[0].scrollWidth > arguments[0].clientWidth", table
     )
     screenshot(browser, "menu_admin_fits")
+
+
+def test_a_refused_save_lists_its_problems_at_the_top_and_each_link_shows_the_row(
+    browser, live_server, django_user_model
+):
+    """A route's error was announced only at the top, the row thousands of pixels below."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .browser_support import WAIT_SECONDS, screenshot
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    keys = next(
+        field for field in browser.find_elements(By.CSS_SELECTOR, "input[name$='-digits']")
+        if field.get_attribute("value") == "1"
+    )  # fmt: skip
+    row_id = keys.get_attribute("name").rsplit("-", 1)[0]  # routes-N
+    browser.execute_script("arguments[0].value = '1x'", keys)
+    browser.find_element(By.NAME, "_continue").click()
+
+    summary = WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: browser.find_elements(By.CSS_SELECTOR, ".ivr-problem-summary"),
+        "the refused save's page",
+    )[0]
+    assert summary.location["y"] < 400, summary.location  # seen without scrolling
+    assert "Nothing was saved" in summary.text
+    link = summary.find_element(By.CSS_SELECTOR, "a")
+    assert link.text.startswith("Option of 'Main menu' (press 1x), Digits:"), link.text
+    screenshot(browser, "menu_admin_problem_summary")
+
+    link.click()
+    row = browser.find_element(By.ID, row_id)
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: browser.execute_script("return location.hash") == f"#{row_id}", "the jump"
+    )
+    top, height = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.top, window.innerHeight]",
+        row,
+    )
+    assert 0 <= top < height, (top, height)  # the row is on screen
+    outline = browser.execute_script("return getComputedStyle(arguments[0]).outlineWidth", row)
+    assert outline == "4px", outline  # highlighted as the one linked to
+    assert "Use only the DTMF keys" in row.text
+    screenshot(browser, "menu_admin_problem_row")

@@ -54,7 +54,7 @@ from ..menus.schema import ai_schema_errors, menu_schema
 from ..menus.validation import MenuValidationError, claim_conflicts, validate_menu
 from ..menus.variables import template_variables
 from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
-from . import issue_words
+from . import error_summary, issue_words
 from .add_option import add_option_url, add_option_urls, key_options_of, remove_option_url
 from .display import local_time, local_time_seconds
 from .form_fields import JSON_OVERRIDES
@@ -762,6 +762,13 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
             *menu_analytics_urls(self),
         ]
         return own + urls
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        if context.get("errors"):
+            context["ivr_problems"] = error_summary.problems(
+                context["adminform"], context["inline_admin_formsets"]
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
