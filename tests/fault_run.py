@@ -394,9 +394,7 @@ def _play(plan, sim, lines, redis, workers, report, say):
 def _last_heard(call):
     """What a caller who gave up last heard and sent, to find where the call stalled."""
     events = [f"{w.t:.1f} s {w.event_type} ({w.status or w.error})" for w in call.webhooks[-3:]]
-    commands = [
-        f"{c.t:.1f} s {c.action} ({c.fault or c.status})" for c in call.commands[-3:]
-    ]
+    commands = [f"{c.t:.1f} s {c.action} ({c.fault or c.status})" for c in call.commands[-3:]]
     return (
         f"caller {call.call_control_id} gave up; last webhooks: {', '.join(events) or 'none'}; "
         f"last commands: {', '.join(commands) or 'none'}"
