@@ -199,7 +199,7 @@ def test_every_node_kind_is_created_through_the_admin(staff):
                 "position": "2",
                 "minimum_digits": "4",
                 "maximum_digits": "4",
-                "initial_timeout_millis": "3000",
+                "initial_timeout_millis": "3",
             },
             {
                 "key": "ask",
@@ -674,3 +674,40 @@ def test_a_save_over_a_draft_someone_saved_meanwhile_is_refused_and_keeps_the_ed
     assert again["name"] == "My name"  # the edit is still in the form
     saved(staff.post(change_url(example_menu), again))  # saving again keeps mine, knowingly
     assert Menu.objects.get(pk=example_menu.pk).name == "My name"
+
+
+def test_times_are_typed_and_shown_in_seconds_and_kept_in_milliseconds(staff, example_menu):
+    main = Node.objects.get(menu=example_menu, key="main")
+    Node.objects.filter(pk=main.pk).update(inter_digit_timeout_millis=2500, timeout_millis=None)
+    page = staff.get(change_url(example_menu))
+    text = page.content.decode()
+    assert "Time between keys (seconds)" in text
+    words = re.sub(r"<script.*?</script>|<[^>]+>", " ", text, flags=re.S)  # what is read
+    assert "millis" not in words.lower()
+    assert "Timeout ms" not in words
+    data = read_form(page)
+    index = row_index(data, "nodes", "key", "main")
+    assert data[f"nodes-{index}-inter_digit_timeout_millis"] == "2.5"
+    placeholder = re.search(rf'<input[^>]*name="nodes-{index}-timeout_millis"[^>]*>', text).group()
+    assert 'placeholder="60"' in placeholder  # Telnyx's default, 60,000 ms
+
+    saved(staff.post(change_url(example_menu), data))  # unchanged: still 2,500 ms
+    main.refresh_from_db()
+    assert (main.inter_digit_timeout_millis, main.timeout_millis) == (2500, None)
+
+    data = read_form(staff.get(change_url(example_menu)))
+    data[f"nodes-{index}-timeout_millis"] = "12.75"
+    saved(staff.post(change_url(example_menu), data))
+    main.refresh_from_db()
+    assert main.timeout_millis == 12750
+
+    for typed, said in [
+        ("0", "Must be more than 0 seconds."),
+        ("1.2345", "At most 3 decimals (milliseconds)."),
+        ("soon", "Enter a number."),
+    ]:
+        data[f"nodes-{index}-timeout_millis"] = typed
+        errors = errors_in(staff.post(change_url(example_menu), data))
+        assert any(said in error for error in errors), (typed, errors)
+    main.refresh_from_db()
+    assert main.timeout_millis == 12750

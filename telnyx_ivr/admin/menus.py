@@ -57,7 +57,7 @@ from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from . import error_summary, issue_words
 from .add_option import add_option_url, add_option_urls, key_options_of, remove_option_url
 from .display import local_time, local_time_seconds
-from .form_fields import JSON_OVERRIDES
+from .form_fields import JSON_OVERRIDES, SECONDS_LABELS, SecondsField, seconds_text
 from .menu_analytics import menu_analytics_urls
 from .test_call import call_page_urls
 
@@ -327,9 +327,14 @@ class NodeForm(PlacedLast, forms.ModelForm):
             # The JS shows only the fields of the chosen kind; the map comes from the server
             # so that the browser and clean() agree.
             self.fields["kind"].widget.attrs["data-kind-fields"] = json.dumps(MODEL_FIELDS)
+        for name, label in SECONDS_LABELS.items():
+            if name in self.fields:
+                self.fields[name] = SecondsField(label=label)
         for name in DIGIT_FIELDS:
             if name in self.fields and DIGIT_DEFAULTS[name] is not None:
-                self.fields[name].widget.attrs["placeholder"] = str(DIGIT_DEFAULTS[name])
+                default = DIGIT_DEFAULTS[name]
+                shown = seconds_text(default) if name in SECONDS_LABELS else str(default)
+                self.fields[name].widget.attrs["placeholder"] = shown
 
     def clean(self):
         cleaned = super().clean()
