@@ -207,3 +207,52 @@ def test_a_refused_save_lists_its_problems_at_the_top_and_each_link_shows_the_ro
     assert outline == "4px", outline  # highlighted as the one linked to
     assert "Use only the DTMF keys" in row.text
     screenshot(browser, "menu_admin_problem_row")
+
+
+def test_deleting_a_step_that_options_go_to_asks_and_points_them_elsewhere(
+    browser, live_server, django_user_model
+):
+    """Deleting a node a route went to used to leave the route pointing nowhere."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from telnyx_ivr.models import Node, Route
+
+    from .browser_support import WAIT_SECONDS, screenshot
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+    sales = Node.objects.get(menu=menu, key="sales")
+    operator = Node.objects.get(menu=menu, key="operator")
+    pressed_1 = Route.objects.get(menu=menu, node__key="main", digits="1")
+    assert pressed_1.target_node == sales
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    index = next(
+        i.get_attribute("name").split("-")[1]
+        for i in browser.find_elements(By.CSS_SELECTOR, "input[name^='nodes-'][name$='-id']")
+        if i.get_attribute("value") == str(sales.pk)
+    )  # fmt: skip
+    box = browser.find_element(By.NAME, f"nodes-{index}-DELETE")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+
+    prompt = WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: browser.find_elements(By.CSS_SELECTOR, ".ivr-delete-prompt"), "the question"
+    )[0]
+    assert "1 option goes to this step" in prompt.text
+    assert "Option of 'Main menu (main)' (press 1)" in prompt.text
+    Select(prompt.find_element(By.CSS_SELECTOR, ".ivr-retarget-choice")).select_by_value(
+        str(operator.pk)
+    )
+    screenshot(browser, "menu_admin_delete_step_asks")
+    prompt.find_element(By.CSS_SELECTOR, ".ivr-retarget-routes").click()
+    assert "will go to" in prompt.text
+    browser.find_element(By.NAME, "_continue").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: "was changed successfully" in browser.page_source, "the save"
+    )
+    assert not Node.objects.filter(pk=sales.pk).exists()
+    pressed_1.refresh_from_db()
+    assert pressed_1.target_node == operator
+    assert "problem" not in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text

@@ -737,7 +737,7 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
     ]
 
     class Media:
-        js = ["telnyx_ivr/menu_admin.js"]
+        js = ["telnyx_ivr/menu_admin.js", "telnyx_ivr/node_delete.js"]
         css = {"all": ["telnyx_ivr/menu_admin.css"]}
 
     def get_form(self, request, obj=None, change=False, **kwargs):
