@@ -682,6 +682,7 @@ def test_times_are_typed_and_shown_in_seconds_and_kept_in_milliseconds(staff, ex
     page = staff.get(change_url(example_menu))
     text = page.content.decode()
     assert "Time between keys (seconds)" in text
+    assert "Ring for at most (seconds)" in text  # a transfer's timeout_secs
     words = re.sub(r"<script.*?</script>|<[^>]+>", " ", text, flags=re.S)  # what is read
     assert "millis" not in words.lower()
     assert "Timeout ms" not in words

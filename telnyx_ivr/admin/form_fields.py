@@ -63,3 +63,5 @@ SECONDS_LABELS = {
     "initial_timeout_millis": "Time to the first key (seconds)",
     "user_response_timeout_ms": "Time to answer (seconds)",
 }
+# Every node field the page labels otherwise than the model does.
+NODE_LABELS = {**SECONDS_LABELS, "timeout_secs": "Ring for at most (seconds)"}

@@ -12,7 +12,7 @@ from django.core.exceptions import FieldDoesNotExist
 
 from ..menus.kinds import KIND_NAMES, a_kind
 from ..models import Node
-from .form_fields import SECONDS_LABELS
+from .form_fields import NODE_LABELS
 
 ROUTE_PATH = re.compile(r"routes\[(\d+)\](?:\.(\w+))?")
 KIND_IN_TEXT = re.compile(r"\b([Aa]n?) (" + "|".join(KIND_NAMES) + r") node\b")
@@ -68,8 +68,8 @@ def route_summary(route):
 
 def field_label(name):
     """A node field as its box is labelled on the page."""
-    if name in SECONDS_LABELS:
-        return SECONDS_LABELS[name]
+    if name in NODE_LABELS:
+        return NODE_LABELS[name]
     try:
         return str(Node._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:  # a path that is not one of the node's own fields

@@ -57,7 +57,13 @@ from ..models import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from . import error_summary, issue_words
 from .add_option import add_option_url, add_option_urls, key_options_of, remove_option_url
 from .display import local_time, local_time_seconds
-from .form_fields import JSON_OVERRIDES, SECONDS_LABELS, SecondsField, seconds_text
+from .form_fields import (
+    JSON_OVERRIDES,
+    NODE_LABELS,
+    SECONDS_LABELS,
+    SecondsField,
+    seconds_text,
+)
 from .menu_analytics import menu_analytics_urls
 from .test_call import call_page_urls
 
@@ -319,6 +325,7 @@ class NodeForm(PlacedLast, forms.ModelForm):
             "greeting": forms.Textarea(attrs={"rows": 2, "cols": 60}),
             "gather_ended_speech": forms.Textarea(attrs={"rows": 2, "cols": 60}),
         }
+        labels = {name: label for name, label in NODE_LABELS.items() if name not in SECONDS_LABELS}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
