@@ -256,3 +256,38 @@ def test_deleting_a_step_that_options_go_to_asks_and_points_them_elsewhere(
     pressed_1.refresh_from_db()
     assert pressed_1.target_node == operator
     assert "problem" not in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+
+
+def test_a_step_of_the_diagram_opens_that_step_on_the_page(browser, live_server, django_user_model):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .browser_support import WAIT_SECONDS, screenshot
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    assert "as last saved" in browser.page_source  # it does not follow unsaved edits
+    box = browser.find_element(By.CSS_SELECTOR, ".ivr-diagram g.ivr-node[data-key='support']")
+    assert box.get_attribute("role") == "link"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: browser.execute_script("return location.hash").startswith("#nodes-"),
+        "the jump to the step",
+    )
+    row = browser.find_element(By.ID, browser.execute_script("return location.hash")[1:])
+    assert row.find_element(By.CSS_SELECTOR, "input[name$='-key']").get_attribute("value") == (
+        "support"
+    )
+    top, height = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.top, window.innerHeight]",
+        row,
+    )
+    assert 0 <= top < height, (top, height)
+    assert browser.switch_to.active_element.get_attribute("name").startswith(
+        row.get_attribute("id")
+    )
+    screenshot(browser, "menu_admin_diagram_click")

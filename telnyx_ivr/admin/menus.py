@@ -740,11 +740,22 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
             },
         ),
         ("Status", {"fields": ["validation_report", "live_version_link", "versions_list"]}),
-        ("Diagram of the draft", {"fields": ["diagram"]}),
+        (
+            "Diagram of the draft",
+            {
+                "fields": ["diagram"],
+                "description": "The draft as last saved: edits on this page show here once "
+                "saved. Click a step to edit it.",
+            },
+        ),
     ]
 
     class Media:
-        js = ["telnyx_ivr/menu_admin.js", "telnyx_ivr/node_delete.js"]
+        js = [
+            "telnyx_ivr/menu_admin.js",
+            "telnyx_ivr/node_delete.js",
+            "telnyx_ivr/diagram_links.js",
+        ]
         css = {"all": ["telnyx_ivr/menu_admin.css"]}
 
     def get_form(self, request, obj=None, change=False, **kwargs):
