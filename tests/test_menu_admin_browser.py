@@ -291,3 +291,103 @@ def test_a_step_of_the_diagram_opens_that_step_on_the_page(browser, live_server,
         row.get_attribute("id")
     )
     screenshot(browser, "menu_admin_diagram_click")
+
+
+def test_an_ai_questions_fields_are_a_table_that_writes_the_schema(
+    browser, live_server, django_user_model
+):
+    """The fields could only be edited as a raw JSON Schema textarea."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from telnyx_ivr.models import AIParameterSchema
+
+    from .browser_support import WAIT_SECONDS, screenshot
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    editor = browser.find_element(By.CSS_SELECTOR, "#ai_schemas-group .ivr-ai-fields")
+    textarea = browser.find_element(By.NAME, "ai_schemas-0-schema")
+    assert not textarea.is_displayed()  # the raw schema is the advanced view
+    names = [
+        i.get_attribute("value") for i in editor.find_elements(By.CSS_SELECTOR, ".ivr-ai-name")
+    ]
+    assert names == ["age", "city", "name"] or sorted(names) == ["age", "city", "name"], names
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
+    editor.find_element(By.CSS_SELECTOR, ".ivr-ai-add-field").click()
+    row = editor.find_elements(By.CSS_SELECTOR, "tr.ivr-ai-field")[-1]
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-name").send_keys("contact")
+    Select(row.find_element(By.CSS_SELECTOR, ".ivr-ai-type")).select_by_visible_text("Text")
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-description").send_keys("How to reach them")
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-allowed").send_keys("phone, email")
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-required").click()
+    screenshot(browser, "menu_admin_ai_fields_table")
+
+    editor.find_element(By.CSS_SELECTOR, ".ivr-ai-show-json").click()
+    assert textarea.is_displayed()
+    assert textarea.size["width"] > 300, textarea.size  # not squeezed beside the table
+    schema = json.loads(textarea.get_attribute("value"))
+    assert schema["properties"]["contact"] == {
+        "type": "string",
+        "description": "How to reach them",
+        "enum": ["phone", "email"],
+    }
+    assert set(schema["required"]) == {"name", "age", "city", "contact"}
+
+    # An edit of the schema itself redraws the table.
+    schema["properties"]["visits"] = {"type": "integer", "description": "Visits this year"}
+    browser.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
+        textarea,
+        json.dumps(schema),
+    )
+    names = [
+        i.get_attribute("value") for i in editor.find_elements(By.CSS_SELECTOR, ".ivr-ai-name")
+    ]
+    assert "visits" in names, names
+    # A two-word age: the table says what is wrong, next to the row.
+    age = next(
+        r for r in editor.find_elements(By.CSS_SELECTOR, "tr.ivr-ai-field")
+        if r.find_element(By.CSS_SELECTOR, ".ivr-ai-name").get_attribute("value") == "age"
+    )  # fmt: skip
+    age.find_element(By.CSS_SELECTOR, ".ivr-ai-allowed").send_keys("18, old")
+    assert age.find_element(By.CSS_SELECTOR, ".ivr-ai-problem").text == (
+        "Allowed values must be whole numbers."
+    )
+    age.find_element(By.CSS_SELECTOR, ".ivr-ai-allowed").clear()
+    age.find_element(By.CSS_SELECTOR, ".ivr-ai-allowed").send_keys(" ")
+    assert age.find_element(By.CSS_SELECTOR, ".ivr-ai-problem").text == ""
+
+    # Publish without saving first: the edits are saved, then published.
+    browser.find_element(By.CSS_SELECTOR, "button.ivr-publish").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: "ul.messagelist" and "published" in browser.page_source.lower(), "the publish"
+    )
+    saved = AIParameterSchema.objects.get(menu=menu).schema
+    assert saved["properties"]["contact"]["enum"] == ["phone", "email"]
+    assert saved["properties"]["visits"]["type"] == "integer"
+    menu.refresh_from_db()
+    live = menu.live_version.definition["ai_schemas"]["caller_details"]["schema"]
+    assert "contact" in live["properties"]
+
+
+def test_a_schema_the_table_cannot_show_is_edited_as_json(browser, live_server, django_user_model):
+    from selenium.webdriver.common.by import By
+
+    from telnyx_ivr.models import AIParameterSchema
+
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
+    schema = AIParameterSchema.objects.get(menu=menu)
+    schema.schema["properties"]["postcode"] = {"type": "string", "pattern": "^[0-9]{5}$"}
+    schema.save()
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/aiparameterschema/{schema.pk}/change/")
+    notice = browser.find_element(By.CSS_SELECTOR, ".ivr-ai-fields-notice")
+    assert notice.text == "This schema says more than the table can show: edit it as JSON."
+    assert not browser.find_element(By.CSS_SELECTOR, ".ivr-ai-fields-table").is_displayed()
+    assert browser.find_element(By.NAME, "schema").is_displayed()

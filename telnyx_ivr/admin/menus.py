@@ -284,6 +284,10 @@ class AIParameterSchemaForm(forms.ModelForm):
     class Meta:
         model = AIParameterSchema
         fields = ["menu", "key", "description", "schema"]
+        help_texts = {
+            "schema": "The details the AI collects. The table writes them as a JSON Schema; "
+            "'Show the JSON Schema' shows it, to edit what the table can't say."
+        }
 
     def clean_schema(self):
         schema = self.cleaned_data.get("schema")
@@ -755,6 +759,7 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
             "telnyx_ivr/menu_admin.js",
             "telnyx_ivr/node_delete.js",
             "telnyx_ivr/diagram_links.js",
+            "telnyx_ivr/ai_fields.js",
         ]
         css = {"all": ["telnyx_ivr/menu_admin.css"]}
 
@@ -995,6 +1000,10 @@ class PromptAdmin(MenuChildAdmin):
 class AIParameterSchemaAdmin(MenuChildAdmin):
     form = AIParameterSchemaForm
     list_display = ["key", "menu", "description"]
+
+    class Media:
+        js = ["telnyx_ivr/ai_fields.js"]
+        css = {"all": ["telnyx_ivr/menu_admin.css"]}
 
 
 @admin.register(MenuVersion)
