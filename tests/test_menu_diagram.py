@@ -2,6 +2,7 @@
 
 import json
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,46 @@ def test_traffic_is_drawn_on_the_same_diagram():
     assert width(("main", "0")) > width(("main", "1")) > width(("main", "2"))
     assert not list(drawn[("main", "2")].iter(f"{SVG}a"))
     assert "60 %" in "".join(drawn[("main", "0")].itertext())
+
+
+def _starts(root, key):
+    """The y where each route of ``key`` leaves its box, by route index."""
+    starts = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "ivr-edge" and g.get("data-from") == key:
+            path = g.find(f"{SVG}path").get("d")
+            starts[int(g.get("data-route"))] = float(path[1:].split(" ")[0].split(",")[1])
+    return [starts[i] for i in sorted(starts)]
+
+
+def test_labels_do_not_sit_on_each_other_and_long_ones_wrap():
+    """Seen on the menu page: 'invalid' over 'no input', '9 → repeat' over '* → back', and
+    long conditions and names cut off at the next box."""
+    from telnyx_ivr.menus.diagram import LINE_CHARS, NAME_CHARS, ROUTE_SPACING
+
+    definition = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    definition["nodes"]["sales"]["name"] = "Transfer to the sales team of the north office"
+    root = ET.fromstring(str(render_menu_diagram(definition)))  # noqa: S314
+
+    for key in ("main", "support"):  # seven routes each
+        starts = _starts(root, key)
+        gaps = [b - a for a, b in pairwise(starts)]
+        assert min(gaps) >= ROUTE_SPACING - 0.5, (key, starts)
+    boxes = {g.get("data-key"): g for g in root.iter(f"{SVG}g") if g.get("class") == "ivr-node"}
+    name = boxes["sales"].find(f"{SVG}text")
+    lines = [span.text for span in name.iter(f"{SVG}tspan")]
+    assert len(lines) == 2, lines
+    assert all(len(line) <= NAME_CHARS for line in lines), lines
+    assert lines[-1].endswith("…") or " ".join(lines) == definition["nodes"]["sales"]["name"]
+
+    intake = json.loads((EXAMPLES / "ai_intake.json").read_text())
+    root = ET.fromstring(str(render_menu_diagram(intake)))  # noqa: S314
+    [local] = [
+        g for g in root.iter(f"{SVG}g")
+        if g.get("class") == "ivr-edge" and g.get("data-from") == "intake"
+        and g.get("data-route") == "0"
+    ]  # fmt: skip
+    lines = [span.text for span in local.iter(f"{SVG}tspan")]
+    assert len(lines) > 1, lines  # "valid: city in ['Chicago', 'New York']" wraps
+    assert all(len(line) <= LINE_CHARS for line in lines), lines
+    assert " ".join(lines).replace("  ", " ") == local.find(f"{SVG}title").text

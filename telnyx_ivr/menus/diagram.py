@@ -27,6 +27,12 @@ BUSY_COLOUR = "#417690"  # the busiest path: the admin's own blue
 DROP_COLOUR = "#ba2121"  # where callers give up: the admin's error red
 MAX_EDGE_WIDTH = 9
 LABEL_LIMIT = 15  # characters of a route's label on an arrow with traffic
+# A box is tall enough for its routes to leave it this far apart, so that the labels of
+# arrows drawn side by side (repeat, back) do not sit on each other.
+ROUTE_SPACING = 17
+LINE_CHARS = 14  # a label's line on an arrow (it starts halfway between two columns); longer wrap
+LABEL_LINES = 4
+NAME_CHARS = 26  # a box's name on one line; longer names take two
 
 KIND_COLOURS = {
     "speak_menu": "#dbeafe",
@@ -44,11 +50,16 @@ def render_menu_diagram(definition, traffic=None):
     """Return the SVG markup (safe to embed in HTML) drawing ``definition``'s nodes and routes,
     with ``traffic`` on them when it is given."""
     nodes = definition.get("nodes") or {}
-    box_height = TRAFFIC_BOX_HEIGHT if traffic is not None else BOX_HEIGHT
-    positions = _layout(definition, box_height)
+    base = TRAFFIC_BOX_HEIGHT if traffic is not None else BOX_HEIGHT
+    heights = {
+        key: max(base, ROUTE_SPACING * (len(node.get("routes") or []) + 1))
+        for key, node in nodes.items()
+    }
+    positions = _layout(definition, heights)
     width = max((x for x, _ in positions.values()), default=0) + BOX_WIDTH + 2 * MARGIN + 80
     # Room below the lowest box for arrows that loop back to an earlier column.
-    height = max((y for _, y in positions.values()), default=0) + box_height + 2 * MARGIN + 140
+    bottom = max((y + heights[key] for key, (_, y) in positions.items()), default=0)
+    height = bottom + 2 * MARGIN + 140
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ivr-diagram" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
@@ -75,9 +86,7 @@ def render_menu_diagram(definition, traffic=None):
             if traffic is not None:
                 flow = _Flow(traffic.edges.get((key, index)), (key, index) in busiest, top)
             siblings = _siblings(routes, index)
-            parts.append(
-                _edge(key, index, len(routes), route, positions, box_height, flow, siblings)
-            )
+            parts.append(_edge(key, index, len(routes), route, positions, heights, flow, siblings))
     parts.append("</g>")
     entry = definition.get("menu", {}).get("entry_node")
     on_path = {key for key, _ in busiest} | {
@@ -91,7 +100,7 @@ def render_menu_diagram(definition, traffic=None):
                 traffic.nodes.get(key), key in on_path, key == traffic.worst_node, most_visits
             )
         parts.append(
-            _box(key, node, positions[key], box_height, is_entry=key == entry, visit=visit)
+            _box(key, node, positions[key], heights[key], is_entry=key == entry, visit=visit)
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above went through escape()
@@ -138,7 +147,9 @@ def _marker(marker_id, colour, *, fixed=False):
     )
 
 
-def _layout(definition, box_height=BOX_HEIGHT):
+def _layout(definition, heights):
+    """``{key: (x, y)}``: a column per distance from the entry node, boxes stacked in it,
+    each as tall as ``heights`` says."""
     nodes = definition.get("nodes") or {}
     entry = definition.get("menu", {}).get("entry_node")
     column = {}  # insertion order = the order a caller meets the nodes
@@ -155,23 +166,20 @@ def _layout(definition, box_height=BOX_HEIGHT):
     last = max(column.values(), default=-1) + 1
     for key in sorted(nodes):
         column.setdefault(key, last)
-    rows = {}
+    tops = {}  # column -> where its next box goes
     positions = {}
     met = list(column)
     for key in sorted(nodes, key=lambda k: (column[k], met.index(k))):
-        row = rows.get(column[key], 0)
-        rows[column[key]] = row + 1
-        positions[key] = (
-            MARGIN + column[key] * (BOX_WIDTH + COLUMN_GAP),
-            MARGIN + row * (box_height + ROW_GAP),
-        )
+        top = tops.get(column[key], MARGIN)
+        tops[column[key]] = top + heights[key] + ROW_GAP
+        positions[key] = (MARGIN + column[key] * (BOX_WIDTH + COLUMN_GAP), top)
     return positions
 
 
 def _box(key, node, position, box_height=BOX_HEIGHT, *, is_entry, visit=None):
     x, y = position
     name = str(node.get("name") or key)
-    shown = name if len(name) <= 28 else name[:27] + "…"
+    lines = _wrap(name, NAME_CHARS, 2)
     fill = KIND_COLOURS.get(node.get("kind"), "#f1f5f9")
     stroke, stroke_width = "#1e293b", 3 if is_entry else 1.2
     extra, link = "", ""
@@ -187,9 +195,9 @@ def _box(key, node, position, box_height=BOX_HEIGHT, *, is_entry, visit=None):
         f"<title>{escape(name)} ({escape(key)}, {escape(_kind_name(node))})</title>"
         f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{box_height}" rx="8" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}"/>'
-        f'<text x="{x + 10}" y="{y + 22}" font-size="13" font-weight="bold">{escape(shown)}</text>'
-        f'<text x="{x + 10}" y="{y + 42}" font-size="11" fill="#475569">'
-        f"{escape(_kind_name(node))} · {escape(key)}</text>{extra}"
+        f"{_name_text(x, y, lines)}"
+        f'<text x="{x + 10}" y="{y + (42 if len(lines) == 1 else 48)}" font-size="11" '
+        f'fill="#475569">{escape(_kind_name(node))} · {escape(key)}</text>{extra}'
     )
     if link:
         box = f'<a href="{escape(link)}">{box}</a>'
@@ -199,6 +207,44 @@ def _box(key, node, position, box_height=BOX_HEIGHT, *, is_entry, visit=None):
         f'<g class="ivr-node" data-key="{escape(key)}"{worst}{busy} '
         f'font-family="sans-serif">{box}</g>'
     )
+
+
+def _name_text(x, y, lines):
+    if len(lines) == 1:
+        return (
+            f'<text x="{x + 10}" y="{y + 22}" font-size="13" font-weight="bold">'
+            f"{escape(lines[0])}</text>"
+        )
+    spans = "".join(
+        f'<tspan x="{x + 10}" dy="{0 if i == 0 else 14}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return f'<text x="{x + 10}" y="{y + 17}" font-size="12" font-weight="bold">{spans}</text>'
+
+
+def _wrap(text, width, most):
+    """``text`` in lines of at most about ``width`` characters, broken at spaces, at most
+    ``most`` lines (the last one cut with "…" when there is more)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        while len(word) > width:  # a word longer than a line is cut into lines
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        candidate = f"{line} {word}" if line else word
+        if len(candidate) > width and line:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    if line or not lines:
+        lines.append(line)
+    if len(lines) > most:
+        last = lines[most - 1]
+        lines = [*lines[: most - 1], (last if len(last) < width else last[: width - 1]) + "…"]
+    return lines
 
 
 def _traffic_lines(x, y, box_height, visit):
@@ -259,8 +305,9 @@ def _siblings(routes, index):
     return same.index(index), len(same)
 
 
-def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None, siblings=(0, 1)):
+def _edge(key, index, count, route, positions, heights, flow=None, siblings=(0, 1)):
     sx, sy = positions[key]
+    box_height = heights[key]
     # Spread a node's routes down its right edge so parallel arrows stay apart.
     start_y = sy + box_height * (index + 1) / (count + 1)
     start_x = sx + BOX_WIDTH
@@ -273,7 +320,7 @@ def _edge(key, index, count, route, positions, box_height=BOX_HEIGHT, flow=None,
     label = route_label(route)
     if route.get("target") == "node" and target in positions:
         tx, ty = positions[target]
-        end_x, end_y = tx, ty + box_height / 2
+        end_x, end_y = tx, ty + heights[target] / 2
         if tx > sx:
             bend = (end_x - start_x) / 2
             path = (
@@ -322,7 +369,10 @@ def _edge_group(attrs, label, path, label_x, label_y, *, dashed=False, flow=None
         if flow.busy:
             attrs += ' data-busiest="true"'
     text = label + (f" · {share}" if share else "")
-    shown = escape(label)
+    shown = "".join(
+        f'<tspan x="{label_x:.0f}" dy="{0 if i == 0 else 12}">{escape(line)}</tspan>'
+        for i, line in enumerate(_wrap(label, LINE_CHARS, LABEL_LINES))
+    )
     if flow is not None:
         # The share first, where the arrow leaves its node: long conditions would run under
         # the next box (the whole label is the arrow's title).
