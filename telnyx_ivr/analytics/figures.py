@@ -25,7 +25,7 @@ from ..models import (
     WebhookEvent,
 )
 from . import histograms, outcomes
-from .json_sums import summed_maps
+from .json_sums import summed_maps, without_jit
 from .rollups import (
     CallSum,
     NodeSum,
@@ -227,9 +227,10 @@ def pipeline_sum(filters, behind=None):
 
 def dashboard(filters):
     """Everything the dashboard shows, as plain numbers."""
-    found = sums(filters, all_nodes=bool(filters.menu))
+    with without_jit():
+        found = sums(filters, all_nodes=bool(filters.menu))
+        pipeline = pipeline_sum(filters, found.behind)
     by_outcome = {outcome: found.calls.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
-    pipeline = pipeline_sum(filters, found.behind)
     destinations = found.calls.destinations
     figures = {
         "period": {
@@ -271,7 +272,8 @@ def hidden_test_calls(filters, total):
 
 def menu_figures(filters):
     """The per-menu page: the funnel of every node of ``filters.version``."""
-    found = sums(filters, all_nodes=True)
+    with without_jit():
+        found = sums(filters, all_nodes=True)
     by_outcome = {outcome: found.calls.by_outcome.get(outcome, 0) for outcome in outcomes.OUTCOMES}
     total = sum(by_outcome.values())
     return {
