@@ -50,8 +50,10 @@ def main():
     from telnyx_ivr.testing import WebhookSigner, event_body
 
     if not os.environ.get("CELERY_BROKER_URL"):
-        celery_app.conf.broker_url = "memory://"
-    celery_app.conf.task_default_queue = f"telnyx-ivr-bench-{os.getpid()}"
+        celery_app.conf.broker_url = celery_app.conf.CELERY_BROKER_URL = "memory://"
+    # Both names: Celery 5.6 reads the Django settings' CELERY_* names first.
+    queue = f"telnyx-ivr-bench-{os.getpid()}"
+    celery_app.conf.task_default_queue = celery_app.conf.CELERY_TASK_DEFAULT_QUEUE = queue
     signer = WebhookSigner()
     settings.TELNYX_IVR = {**settings.TELNYX_IVR, "PUBLIC_KEYS": [signer.public_key]}
 

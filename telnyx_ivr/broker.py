@@ -44,3 +44,13 @@ def log_problem():
     found = broker_problem()
     if found:
         logger.error("%s %s", *found)
+
+
+def set_celery_setting(app, name, value):
+    """Set one of ``app``'s settings in this process. An app configured from Django's
+    settings with a namespace reads the Django name (``CELERY_TASK_ALWAYS_EAGER``) before
+    its own (``task_always_eager``) in celery 5.6, so a plain assignment is ignored when
+    the site's settings name it: both are set."""
+    app.conf[name] = value
+    if getattr(app, "namespace", None):
+        app.conf[f"{app.namespace}_{name.upper()}"] = value

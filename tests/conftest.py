@@ -9,6 +9,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from project.celery import app as celery_app
+from telnyx_ivr.broker import set_celery_setting
 from telnyx_ivr.testing import WebhookSigner
 
 from . import services
@@ -49,10 +50,21 @@ def pytest_configure(config):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     broker = services.redis_url() if services.redis_reachable() else "memory://"
-    celery_app.conf.broker_url = broker
-    celery_app.conf.broker_transport_options = {}
-    celery_app.conf.task_default_queue = TEST_QUEUE
-    celery_app.conf.broker_connection_retry_on_startup = False
+    configure_celery(
+        broker_url=broker,
+        broker_transport_options={},
+        task_default_queue=TEST_QUEUE,
+        broker_connection_retry_on_startup=False,
+    )
+
+
+def configure_celery(**values):
+    """Set Celery settings of this process. Celery 5.6 reads a setting by its Django name
+    (CELERY_TASK_DEFAULT_QUEUE, from project/settings.py) before its own, so a plain
+    ``conf.task_default_queue = ...`` was ignored: the tests' tasks went to the "celery"
+    queue no worker of theirs reads, and only the rescue loops, 3 s later, took the events."""
+    for name, value in values.items():
+        set_celery_setting(celery_app, name, value)
 
 
 def _purge_test_queue():

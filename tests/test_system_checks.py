@@ -19,6 +19,8 @@ from telnyx_ivr.models import WebhookEvent
 from telnyx_ivr.signals import webhook_event_processed, webhook_event_stored
 from telnyx_ivr.testing import event_body
 
+from .conftest import configure_celery
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,11 +33,11 @@ def celery_conf(**values):
     saved = {name: celery_app.conf[name] for name in values}
     # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it).
     environment = os.environ.pop("CELERY_BROKER_URL", None) if "broker_url" in values else None
-    celery_app.conf.update(values)
+    configure_celery(**values)
     try:
         yield
     finally:
-        celery_app.conf.update(saved)
+        configure_celery(**saved)
         if environment is not None:
             os.environ["CELERY_BROKER_URL"] = environment
 

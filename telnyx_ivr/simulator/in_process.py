@@ -27,13 +27,17 @@ def eager_celery_tasks():
     propagating their exceptions; restore the app's configuration afterwards."""
     from celery import current_app
 
+    from ..broker import set_celery_setting
+
     conf = current_app.conf
-    saved = (conf.task_always_eager, conf.task_eager_propagates)
-    conf.task_always_eager, conf.task_eager_propagates = True, True
+    saved = {name: conf[name] for name in ("task_always_eager", "task_eager_propagates")}
+    for name in saved:
+        set_celery_setting(current_app, name, True)
     try:
         yield current_app
     finally:
-        conf.task_always_eager, conf.task_eager_propagates = saved
+        for name, value in saved.items():
+            set_celery_setting(current_app, name, value)
 
 
 @contextmanager
