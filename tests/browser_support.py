@@ -66,3 +66,12 @@ def screenshot(browser, name):
     path = ARTIFACTS / f"{name}.png"
     browser.save_screenshot(str(path))
     return path
+
+
+def top_in_window(browser, element):
+    """``(top, window height)``: where ``element`` starts in the window, to tell whether a
+    jump brought it on screen."""
+    return browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.top, window.innerHeight]",
+        element,
+    )

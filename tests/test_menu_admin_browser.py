@@ -7,7 +7,7 @@ import pytest
 
 from telnyx_ivr.menus.definition import apply_definition
 
-from .browser_support import log_in
+from .browser_support import log_in, top_in_window
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
 
@@ -198,10 +198,7 @@ def test_a_refused_save_lists_its_problems_at_the_top_and_each_link_shows_the_ro
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda _: browser.execute_script("return location.hash") == f"#{row_id}", "the jump"
     )
-    top, height = browser.execute_script(
-        "const r = arguments[0].getBoundingClientRect(); return [r.top, window.innerHeight]",
-        row,
-    )
+    top, height = top_in_window(browser, row)
     assert 0 <= top < height, (top, height)  # the row is on screen
     outline = browser.execute_script("return getComputedStyle(arguments[0]).outlineWidth", row)
     assert outline == "4px", outline  # highlighted as the one linked to
@@ -282,10 +279,7 @@ def test_a_step_of_the_diagram_opens_that_step_on_the_page(browser, live_server,
     assert row.find_element(By.CSS_SELECTOR, "input[name$='-key']").get_attribute("value") == (
         "support"
     )
-    top, height = browser.execute_script(
-        "const r = arguments[0].getBoundingClientRect(); return [r.top, window.innerHeight]",
-        row,
-    )
+    top, height = top_in_window(browser, row)
     assert 0 <= top < height, (top, height)
     assert browser.switch_to.active_element.get_attribute("name").startswith(
         row.get_attribute("id")
