@@ -2,15 +2,14 @@
 outcome is known by construction, then it is moved to its day (Berlin time) with
 ``shift_call``. They are test calls, as every simulated call is."""
 
-import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from telnyx_ivr import examples
 from telnyx_ivr.calls.time_shift import shift_call
-from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
+
+from .played_calls import load_example_menus
 
 CLASSIC, AI = "+15550000100", "+15550100200"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -32,10 +31,7 @@ CLASSIC_CALLS = 5
 
 
 def load_menus():
-    return {
-        name: import_definition(json.loads(examples.read(name)), publish=True).menu
-        for name in ("classic_tree", "ai_intake")
-    }
+    return load_example_menus()
 
 
 def play_week(simulate_call):

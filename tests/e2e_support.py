@@ -19,6 +19,7 @@ from telnyx_ivr.models import Call, Command, WebhookEvent
 from telnyx_ivr.simulator import ScriptedCaller, TelnyxSimulator
 
 from .conftest import wait_for
+from .office_hours import open_around_the_clock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
 CALLER_NUMBER = "+15550009999"
@@ -74,6 +75,7 @@ def e2e(live_server, start_worker, ivr_settings_for):
         classic, ai = example("classic_tree"), example("ai_intake")
         for document in (classic, ai):
             import_definition(document, publish=True)
+        open_around_the_clock()  # tests/office_hours.py says why
         start_worker(
             env={
                 "TELNYX_API_BASE_URL": sim.api_base_url,

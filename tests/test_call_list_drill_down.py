@@ -6,24 +6,22 @@ behind which figure is known by construction; the figures are computed by
 telnyx_ivr.analytics.figures, and the list is read the way an admin reads it.
 """
 
-import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
-from telnyx_ivr import examples
 from telnyx_ivr.admin.links import call_list_url
 from telnyx_ivr.analytics import figures
 from telnyx_ivr.analytics.filters import parse_filters
 from telnyx_ivr.calls.time_shift import shift_call
-from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
 
 from .admin_pages import listed_pks, text
+from .played_calls import load_example_menus
 
 pytest_plugins = ["telnyx_ivr.pytest_plugin"]
 
@@ -37,8 +35,7 @@ CALL_LIST = "admin:telnyx_ivr_call_changelist"
 @pytest.fixture
 def play(transactional_db, simulate_call, settings):
     settings.TIME_ZONE = ZONE
-    for name in ("classic_tree", "ai_intake"):
-        import_definition(json.loads(examples.read(name)), publish=True)
+    load_example_menus()
 
     def play(to, script, **options):
         simulated = simulate_call(to=to, script=script, **options)
@@ -71,9 +68,9 @@ def calls(play, ivr_simulator):
     played["waiting"] = Call.objects.get(call_control_id=waiting.call_control_id)
     # One call from a real caller (the simulator marks its calls as test calls).
     Call.objects.filter(pk=played["operator"].pk).update(is_test=False)
-    # One call on 3 Dec 2026, 10:00 in Berlin, and one long ago.
+    # One call on 3 June 2026, 10:00 in Berlin, and one long ago (neither can be today).
     gave_up = played["gave_up"]
-    shift_call(gave_up, datetime(2026, 12, 3, 9, 0, tzinfo=UTC) - gave_up.started_at)
+    shift_call(gave_up, datetime(2026, 6, 3, 8, 0, tzinfo=UTC) - gave_up.started_at)
     goodbye = played["goodbye"]
     shift_call(goodbye, datetime(2025, 1, 15, 12, 0, tzinfo=UTC) - goodbye.started_at)
     return {name: Call.objects.get(pk=call.pk) for name, call in played.items()}
@@ -84,7 +81,11 @@ def filters(**params):
 
 
 # All the calls of the fixture (kept short: the figures' series has a slot per 15 minutes).
-EVERY_TEST_CALL = {"since": "2025-01-01", "until": "2026-12-31", "include_test": "1"}
+EVERY_TEST_CALL = {
+    "since": "2025-01-01",
+    "until": (datetime.now(UTC) + timedelta(days=1)).date().isoformat(),
+    "include_test": "1",
+}
 
 
 def listed(client, url):
@@ -151,7 +152,7 @@ def test_each_exit_of_a_node_lists_the_calls_that_left_it_so(admin_client, calls
 
 
 def test_periods_test_calls_and_numbers(admin_client, calls):
-    third = filters(since="2026-12-03", until="2026-12-03", include_test="1")
+    third = filters(since="2026-06-03", until="2026-06-03", include_test="1")
     assert figures.dashboard(third)["calls"]["total"] == 1
     assert listed(admin_client, call_list_url(third)) == pks(calls, "gave_up")
 
@@ -175,7 +176,7 @@ def test_periods_test_calls_and_numbers(admin_client, calls):
 
 def test_the_drill_down_is_said_in_words_with_a_way_to_clear_it(admin_client, calls):
     url = call_list_url(
-        filters(since="2026-12-01", until="2026-12-07", include_test="1"),
+        filters(since="2026-06-01", until="2026-06-07", include_test="1"),
         outcome="abandoned",
         node="support",
         exit="hangup",
@@ -183,7 +184,7 @@ def test_the_drill_down_is_said_in_words_with_a_way_to_clear_it(admin_client, ca
     page = admin_client.get(url).content.decode()
     assert listed_pks(page) == [calls["gave_up"].pk]
     assert (
-        "Abandoned calls that left node 'support': hung up, 1\u20137 Dec 2026, "
+        "Abandoned calls that left node 'support': hung up, 1\u20137 Jun 2026, "
         "test calls included \u2014 clear" in text(page)
     )
     assert f'href="{reverse(CALL_LIST)}">clear</a>' in page

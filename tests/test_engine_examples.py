@@ -2,6 +2,7 @@
 fixture checked against the menu validator, so the engine and the menu contract agree."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import telnyx_ivr
@@ -29,7 +30,8 @@ def test_the_test_fixture_menu_is_a_valid_definition():
 
 
 def test_classic_tree_example_support_then_back_then_operator():
-    driver = CallDriver(example("classic_tree"))
+    # A Tuesday at 10:00 in New York: the office is open, so 0 reaches the operator.
+    driver = CallDriver(example("classic_tree"), clock=datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
     main = driver.only_command(driver.start())
     assert main.action == "gather_using_speak"
     assert without_cs(main.params) == {

@@ -227,14 +227,15 @@ def without_cs(params):
 class CallDriver:
     """Feeds events to ``decide`` in order, keeping the state between them."""
 
-    def __init__(self, definition, *, resolve_callable=None):
+    def __init__(self, definition, *, resolve_callable=None, clock=NOW, context=None):
         self.menu = definition
         self.resolve_callable = resolve_callable
+        self.context = context
         self.state = None
         self.last_cs = None
         self.events = []
         self.decisions = []
-        self.clock = NOW
+        self.clock = clock
 
     def feed(self, event_type, payload=None, *, cs="last", event_id=None, menu="same"):
         """Apply one event. ``cs="last"`` echoes the client_state of the last command sent."""
@@ -251,6 +252,7 @@ class CallDriver:
             event,
             resolve_callable=self.resolve_callable,
             now=self.clock,
+            context=self.context,
         )
         self.state = decision.state
         self.events.append(event)

@@ -156,7 +156,7 @@ RESULT = {"age": 18, "city": "Paris", "adult": True, "contact": {"email": "a@b.c
         ([{"field": "missing", "op": "equals", "value": None}], False),
         ([{"field": "adult", "op": "equals", "value": 1}], False),
         ([{"field": "adult", "op": "equals", "value": True}], True),
-        ([{"field": "age", "op": "greater_than", "value": 1}], False),
+        ([{"field": "age", "op": "bigger_than", "value": 1}], False),
         (
             [
                 {"field": "age", "op": "equals", "value": 18},

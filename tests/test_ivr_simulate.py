@@ -21,6 +21,7 @@ from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.simulator.control import SimulatorClient
 from telnyx_ivr.simulator.service import new_signing_seed
 
+from .office_hours import open_around_the_clock
 from .stack import free_port
 from .test_simulator_support import AnsweringApp, answering_app  # noqa: F401
 from .urls_other_mount import OTHER_WEBHOOK_PATH
@@ -99,6 +100,7 @@ def site(live_server, start_worker, ivr_settings_for):
     commands to the simulator's address."""
     for name in ("classic_tree.json", "ai_intake.json"):
         import_definition(json.loads((EXAMPLES / name).read_text()), publish=True)
+    open_around_the_clock()  # tests/office_hours.py says why
     site = configure(ivr_settings_for, f"{live_server.url}/telnyx/webhook/")
     start_worker(env=site.env)
     return site
@@ -154,6 +156,11 @@ def test_through_the_running_service_exit_statuses_from_the_shell(site, service)
     )  # fmt: skip
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "transferred to was '+15550100000', not '+15550100001'" in failing.stdout
+    # The checks on the way send no command; the transcript's route line names them.
+    assert (
+        "route    main -> office_hours (office open) -> which_operator (no option matched)"
+        " -> operator"
+    ) in failing.stdout
     assert "FAIL  call ends (transferred_to=+15550100001)" in failing.stdout
     assert "CommandError: 1 problem(s)" in failing.stderr
     assert "Traceback" not in failing.stderr

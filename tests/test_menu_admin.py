@@ -405,7 +405,7 @@ def test_route_rules_are_checked_at_the_field(staff, example_menu):
     assert any("A hang-up node has no &#x27;default&#x27; outcome" in e for e in errors)
     assert any("Give the digits this route matches." in e for e in errors)
     assert any("Choose the node this route goes to." in e for e in errors)
-    assert Route.objects.filter(menu=example_menu).count() == 14
+    assert Route.objects.filter(menu=example_menu).count() == 21  # as before the post
 
 
 def test_a_refused_save_lists_each_problem_at_the_top_linked_to_its_row(staff, example_menu):
@@ -586,9 +586,13 @@ def test_no_null_on_screen_and_an_empty_json_box_saves_nothing(staff, example_me
     data = read_form(staff.get(change_url(example_menu)))
     conditions = [k for k in data if k.endswith("-conditions")]
     assert conditions
-    assert all(data[k] == "" for k in conditions)
+    # Only the check's route to the London office has conditions; every other box is empty.
+    assert [data[k] for k in conditions if data[k] != ""] == [
+        '[{"field": "caller_number", "op": "starts_with", "value": "+44"}]'
+    ]
     saved(staff.post(change_url(example_menu), data))
-    assert not Route.objects.filter(node__menu=example_menu).exclude(conditions=None).exists()
+    with_conditions = Route.objects.filter(node__menu=example_menu).exclude(conditions=None)
+    assert [route.node.key for route in with_conditions] == ["which_operator"]
 
 
 def test_a_prompt_added_from_a_menus_page_is_made_for_that_menu_without_asking(staff, example_menu):

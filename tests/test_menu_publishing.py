@@ -120,7 +120,7 @@ def test_duplicate_copies_the_draft_inactive_without_versions():
     original, copied = build_definition(menu), build_definition(copy)
     copied["menu"].update(slug=menu.slug, name=menu.name)
     assert copied == original
-    assert copy.nodes.count() == menu.nodes.count() == 7
+    assert copy.nodes.count() == menu.nodes.count() == 12
 
 
 # --- which version answers a call ----------------------------------------------------------

@@ -13,18 +13,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from project.celery import app as celery_app
-from telnyx_ivr import examples
 from telnyx_ivr.analytics import figures
 from telnyx_ivr.analytics.filters import parse_filters
 from telnyx_ivr.analytics.rollups import roll_up
 from telnyx_ivr.calls.retention import Pruned, prune, pruned_info
 from telnyx_ivr.calls.time_shift import shift_call
 from telnyx_ivr.conf import ivr_settings
-from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call, CallStep, Command, WebhookEvent
 from telnyx_ivr.simulator import AIResult, HangUp, Press, Silence
 from telnyx_ivr.tasks import prune_call_log
 from telnyx_ivr.testing import event_body
+
+from .played_calls import load_example_menus
 
 pytest_plugins = ["telnyx_ivr.pytest_plugin"]
 
@@ -40,8 +40,7 @@ BIG_TABLES = (
 
 @pytest.fixture
 def menus(transactional_db):
-    for name in ("classic_tree", "ai_intake"):
-        import_definition(json.loads(examples.read(name)), publish=True)
+    load_example_menus()
 
 
 @pytest.fixture

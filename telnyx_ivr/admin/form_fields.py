@@ -64,4 +64,8 @@ SECONDS_LABELS = {
     "user_response_timeout_ms": "Time to answer (seconds)",
 }
 # Every node field the page labels otherwise than the model does.
-NODE_LABELS = {**SECONDS_LABELS, "timeout_secs": "Ring for at most (seconds)"}
+NODE_LABELS = {
+    **SECONDS_LABELS,
+    "timeout_secs": "Ring for at most (seconds)",
+    "schedule": "Opening hours",
+}

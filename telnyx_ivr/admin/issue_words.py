@@ -10,6 +10,7 @@ import re
 
 from django.core.exceptions import FieldDoesNotExist
 
+from ..menus.conditions import describe_conditions
 from ..menus.kinds import KIND_NAMES, a_kind
 from ..models import Node
 from .form_fields import NODE_LABELS
@@ -33,7 +34,15 @@ MENU_FIELDS = {
     "menu.on_command_failure.text": "When Telnyx keeps refusing a command, the apology text",
     "menu.on_command_failure.to": "When Telnyx keeps refusing a command, transfer to",
 }
-WHEN_WORDS = {"invalid": "invalid key", "no_input": "no key pressed", "valid": "AI result valid"}
+WHEN_WORDS = {
+    "invalid": "invalid key",
+    "no_input": "no key pressed",
+    "valid": "AI result valid",
+    "open": "office open",
+    "closed": "office closed",
+    "holiday": "holiday",
+    "match": "conditions hold",
+}
 
 
 def describe(issue, definition):
@@ -46,6 +55,8 @@ def where(issue, definition):
     if issue.node is None:
         if issue.field.startswith("ai_schemas."):
             return f"AI parameter schema '{issue.field.split('.')[1]}'"
+        if issue.field.startswith("schedules."):
+            return f"Schedule '{issue.field.split('.')[1]}'"
         return MENU_FIELDS.get(issue.field, f"The menu, {issue.field}")
     name = f"'{(node or {}).get('name') or issue.node}'"
     route = ROUTE_PATH.fullmatch(issue.field)
@@ -63,6 +74,8 @@ def where(issue, definition):
 def route_summary(route):
     if route.get("when") == "digits":
         return f"press {route.get('digits')}"
+    if route.get("when") == "match" and route.get("conditions"):
+        return f"if {describe_conditions(route['conditions'])}"
     return WHEN_WORDS.get(route.get("when"), route.get("when") or "")
 
 

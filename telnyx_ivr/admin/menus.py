@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 from jsonschema import Draft202012Validator
 
 from ..engine.core import DEFAULT_APOLOGY
+from ..menus.conditions import reads_earlier_calls
 from ..menus.definition import build_definition
 from ..menus.diagram import render_menu_diagram
 from ..menus.io import dumps_definition, export_menu
@@ -372,6 +373,12 @@ class NodeForm(PlacedLast, forms.ModelForm):
             self._clean_ai(kind, cleaned)
         if kind == "transfer":
             self._clean_transfer(cleaned)
+        if (
+            kind == "schedule"
+            and cleaned.get("schedule") is None
+            and not self.has_error("schedule")
+        ):
+            self.add_error("schedule", "Choose the opening hours this step checks.")
         return cleaned
 
     def _clean_prompts(self, kind, start, cleaned):
@@ -475,13 +482,24 @@ class RouteForm(PlacedLast, forms.ModelForm):
         elif digits:
             self.add_error("digits", "Only a digits route has digits: leave it empty.")
         conditions = cleaned.get("conditions")
-        if conditions is not None and when != Route.When.VALID:
-            self.add_error("conditions", "Only an 'AI result valid' route has conditions.")
+        if conditions is not None and when not in (Route.When.VALID, Route.When.MATCH):
+            self.add_error(
+                "conditions",
+                "Only an 'AI result valid' or a 'Conditions hold' route has conditions.",
+            )
+        elif conditions is None and when == Route.When.MATCH:
+            self.add_error(
+                "conditions",
+                'Give the conditions, e.g. [{"field": "caller_number", "op": "starts_with", '
+                '"value": "+44"}].',
+            )
         elif conditions is not None:
             if isinstance(conditions, list) and conditions:
                 problems = [p for item in conditions for p in _json_errors(item, "condition")]
             else:
                 problems = ['A list such as [{"field": "age", "op": "equals", "value": 18}].']
+            if not problems and when == Route.When.VALID and reads_earlier_calls(conditions):
+                problems = ["'called_within_days' is for checks only, not for AI answers."]
             for problem in problems:
                 self.add_error("conditions", problem)
         if target == Route.Target.NODE and cleaned.get("target_node") is None:
@@ -657,6 +675,7 @@ class NodeInline(MenuChildInline, admin.StackedInline):
             },
         ),
         ("Transfer", {"fields": [("to", "from_number", "timeout_secs")]}),
+        ("Office hours", {"fields": ["schedule"]}),
     ]
 
     @admin.display(description="options")

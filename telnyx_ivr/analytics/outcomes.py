@@ -9,8 +9,9 @@ made it and is not a call of its own; calls no menu claims are recorded but not 
 
 from dataclasses import dataclass
 
+from ..engine.routing import option_index
 from ..engine.state import ENDED, ENDING_HANGUP_NODE, ENDING_MENU_ERROR, ENDING_TRANSFER
-from ..menus.kinds import DTMF_KINDS
+from ..menus.kinds import DTMF_KINDS, ROUTING_KINDS
 
 COMPLETED = "completed"  # the menu ended the call at a hangup node
 TRANSFERRED = "transferred"  # the call was handed to a destination
@@ -124,6 +125,8 @@ def exit_of(node_kind, step_outcome, digits, *, call_ended=True):
         return EXIT_HANGUP
     if step_outcome == "error" or step_outcome in ("file_not_found", "failed"):
         return EXIT_ERROR
+    if node_kind in ROUTING_KINDS:
+        return step_outcome  # open, closed, holiday; option_N or default
     if node_kind in DTMF_KINDS:
         if step_outcome == "valid":
             return digits or EXIT_VALID
@@ -139,9 +142,22 @@ def exit_of(node_kind, step_outcome, digits, *, call_ended=True):
     return EXIT_ERROR
 
 
+# Exits of office-hours and check nodes.
+ROUTING_EXIT_LABELS = {
+    "open": "office open",
+    "closed": "office closed",
+    "holiday": "holiday",
+    "default": "no option matched",
+}
+
+
 def exit_label(exit):
     if exit in EXIT_LABELS:
         return EXIT_LABELS[exit]
+    if exit in ROUTING_EXIT_LABELS:
+        return ROUTING_EXIT_LABELS[exit]
+    if option_index(exit) is not None:
+        return f"option {option_index(exit) + 1} matched"
     return f"pressed {exit}"
 
 

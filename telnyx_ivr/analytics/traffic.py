@@ -11,7 +11,7 @@ the results are still there to match.
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..engine.routing import find_route, route_or_default
+from ..engine.routing import find_route, option_index, route_or_default, schedule_route
 from ..menus.kinds import DTMF_KINDS
 from . import outcomes
 
@@ -74,6 +74,16 @@ def route_of_exit(node, exit, *, result=None):
             route = route_or_default(node, "invalid")
         elif exit == outcomes.EXIT_VALID and result is not None:
             route = route_or_default(node, "valid", result=result)
+    elif kind == "schedule":
+        if exit in ("open", "closed", "holiday"):
+            route = schedule_route(node, exit)
+    elif kind == "condition":
+        index = option_index(exit)
+        routes = node.get("routes") or []
+        if index is not None and index < len(routes):
+            route = routes[index]
+        elif exit == "default":
+            route = find_route(node, "default")
     elif kind == "announcement":
         if exit == outcomes.EXIT_COMPLETED:
             route = find_route(node, "default")

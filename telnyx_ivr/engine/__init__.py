@@ -13,9 +13,10 @@ from .core import (
     stop_gather,
 )
 from .render import MenuError, render_text
-from .state import CallState, CommandSpec, Decision, EventFacts, StepRecord
+from .state import CallContext, CallState, CommandSpec, Decision, EventFacts, StepRecord
 
 __all__ = [
+    "CallContext",
     "CallState",
     "CommandSpec",
     "Decision",

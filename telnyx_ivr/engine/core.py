@@ -5,11 +5,12 @@ runner (Celery task) locks the call, calls ``decide``, stores the state, steps a
 in one transaction, then sends the commands. docs/engine.md explains every rule here.
 """
 
-from ..menus.kinds import DTMF_KINDS
+from ..menus.kinds import DTMF_KINDS, ROUTING_KINDS
 from ..telnyx import client_state as client_state_codec
 from . import render
 from .render import MenuError
-from .routing import find_route, route_or_default
+from .routing import condition_route, find_route, route_or_default, schedule_route
+from .schedule import ScheduleError, status_at
 from .state import (
     ACTIVE,
     AI_ASSISTANT,
@@ -33,6 +34,7 @@ from .state import (
     TRANSFER,
     TRANSFERRING,
     UNMANAGED,
+    CallContext,
     CallState,
     CommandSpec,
     Decision,
@@ -60,18 +62,24 @@ DEFAULT_APOLOGY = "Sorry, we are having technical trouble. Please call again lat
 # Commands host code sends beside the menu (telnyx_ivr.calls.actions): when one fails, the
 # menu's own gather or assistant is still running, so the caller is not left in silence.
 HOST_ACTIONS = frozenset({"gather_stop", "ai_assistant_stop", "ai_assistant_add_messages"})
+# Office-hours and check nodes are passed through at once; a menu whose checks lead back to
+# each other (validation refuses one, an imported definition could still hold one) hangs up
+# after this many in one event rather than looping.
+MAX_ROUTING_HOPS = 16
 
 
-def decide(state, menu, event, *, resolve_callable=None, now):
+def decide(state, menu, event, *, resolve_callable=None, now, context=None):
     """Decide what one event means for a call.
 
     ``state`` is the call's ``CallState`` (None for the call's first event), ``menu`` the menu
     definition it runs on (None for calls no menu claims, and for outgoing calls), ``event``
     an ``EventFacts``. ``resolve_callable(dotted_path, variables) -> node_key`` serves routes
     whose target is ``callable``. ``now`` stands in for the event time when it has none.
+    ``context`` (a ``CallContext``) holds what the runner looked up for the menu's checks:
+    the schedules as they are now, and the caller's previous call.
     The input state is never modified.
     """
-    return _Run(state, menu, event, resolve_callable, now).run()
+    return _Run(state, menu, event, resolve_callable, now, context).run()
 
 
 def apply_command_result(state, action, data):
@@ -97,7 +105,7 @@ def command_failed(state, menu, action, *, tries=0, http_status=None, reason="",
     failed hangup there gives up, so a fallback never loops.
     """
     failed = EventFacts(event_id="", event_type="command.failed")
-    run = _Run(state, menu or {}, failed, None, now)
+    run = _Run(state, menu or {}, failed, None, now, None)
     return run.on_command_failed(action, tries, http_status, reason)
 
 
@@ -140,15 +148,23 @@ def _host_command(state, phase, action, params, refusal):
     )
 
 
-def _client_state(state):
-    return client_state_codec.encode({"c": state.call_control_id, "n": state.node, "s": state.step})
+def _client_state(state, passed=()):
+    data = {"c": state.call_control_id, "n": state.node, "s": state.step}
+    if passed:
+        # The checks this step went through to get here, [[node, exit], ...]: they send no
+        # command of their own, so this is how a transcript can show them.
+        data["p"] = [list(item) for item in passed]
+    return client_state_codec.encode(data)
 
 
 class _Run:
     """One ``decide`` call: a working copy of the state plus what it produces."""
 
-    def __init__(self, state, menu, event, resolve_callable, now):
+    def __init__(self, state, menu, event, resolve_callable, now, context):
         self.state = state.copy() if state is not None else CallState()
+        self.context = context or CallContext()
+        self.routing_hops = 0
+        self.passed = []
         self.menu = menu
         self.event = event
         self.payload = event.payload if isinstance(event.payload, dict) else {}
@@ -684,6 +700,8 @@ class _Run:
             action, params = render.announce_command(self.menu, node.get("prompt"), variables)
             self.wait(ANNOUNCE, _ENDED_EVENT_FOR[action])
             self.send(action, params)
+        elif kind in ROUTING_KINDS:
+            self.pass_through(node)
         elif kind == "transfer":
             if not node.get("to"):
                 raise MenuError("transfer node has no 'to'")
@@ -706,6 +724,38 @@ class _Run:
                 self.send("hangup", {})
         else:
             raise MenuError(f"unknown node kind {kind!r}")
+
+    def pass_through(self, node):
+        """An office-hours or check node: choose its route now, at the event's time, and go
+        on (the visit opens and closes in the same moment)."""
+        self.routing_hops += 1
+        if self.routing_hops > MAX_ROUTING_HOPS:
+            raise MenuError(f"more than {MAX_ROUTING_HOPS} checks in a row: the checks loop")
+        if node.get("kind") == "schedule":
+            key = node.get("schedule")
+            try:
+                status = status_at(self.schedule_data(key), self.at)
+            except ScheduleError as exc:
+                raise MenuError(f"schedule {key!r}: {exc}") from exc
+            self.passed.append((self.state.node, status))
+            self.follow(schedule_route(node, status), outcome=status)
+            return
+        values = dict(self.state.variables)
+        started = self.state.started_at or self.at
+        previous = self.context.previous_call_at
+        age = started - previous if previous is not None else None
+        exit, route = condition_route(node, values, previous_call_age=age)
+        self.passed.append((self.state.node, exit))
+        self.follow(route, outcome=exit)
+
+    def schedule_data(self, key):
+        """The schedule ``key`` as the runner found it now, else as the menu was published."""
+        data = self.context.schedules.get(key)
+        if data is None:
+            data = (self.menu.get("schedules") or {}).get(key)
+        if data is None:
+            raise MenuError(f"schedule {key!r} is not defined")
+        return data
 
     def send_gather(self, phase, retry_prompt_key=None):
         action, params = render.gather_command(
@@ -766,7 +816,7 @@ class _Run:
         self.state.phase, self.state.awaiting = phase, awaiting
 
     def send(self, action, params):
-        params = dict(params, client_state=_client_state(self.state))
+        params = dict(params, client_state=_client_state(self.state, self.passed))
         self.commands.append(CommandSpec(action, params))
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..analytics.outcomes import classify, exit_of
+from ..calls.context import call_context
 from ..menus.matching import find_menu_version
 from ..models import Call, CallStep, Command, WebhookEvent
 from ..telnyx.client import get_client, redact_body
@@ -126,7 +127,12 @@ def _apply(call, event):
         _choose_menu(call, event.event_payload)
     menu = call.menu_version.definition if call.menu_version_id else None
     decision = core.decide(
-        state, menu, facts, resolve_callable=resolve_callable, now=timezone.now()
+        state,
+        menu,
+        facts,
+        resolve_callable=resolve_callable,
+        now=timezone.now(),
+        context=call_context(call, menu),
     )
     _store_state(call, decision.state, event.event_payload)
     for record in decision.steps:

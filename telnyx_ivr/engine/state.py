@@ -130,6 +130,17 @@ class EventFacts:
 
 
 @dataclass(frozen=True)
+class CallContext:
+    """What the runner looks up for a menu's checks, so the core reads no database:
+    ``schedules`` (key -> schedule data, as telnyx_ivr.engine.schedule reads it) as they are
+    now, and when the caller's previous call started (None: no earlier call, or the menu
+    has no check that asks)."""
+
+    schedules: dict = field(default_factory=dict)
+    previous_call_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class CommandSpec:
     """One Call Control command: ``action`` is the URL's last segment, ``params`` the JSON
     body with Telnyx's names (``client_state`` included, ``command_id`` left to the runner)."""

@@ -1,8 +1,19 @@
 """Between the editable rows and the definition document of docs/menu-format.md."""
 
 from collections import deque
+from datetime import date, time
 
-from ..models import AIParameterSchema, Menu, Node, Prompt, Route
+from ..engine.schedule import WEEKDAYS
+from ..models import (
+    AIParameterSchema,
+    Menu,
+    Node,
+    OpeningHours,
+    Prompt,
+    Route,
+    Schedule,
+    ScheduleException,
+)
 from .kinds import DEFINITION_FIELDS, DIGIT_DEFAULTS, DIGIT_FIELDS
 
 FORMAT = "telnyx-ivr-menu"
@@ -21,6 +32,12 @@ def build_definition(menu):
     for route in Route.objects.filter(node__menu=menu).select_related("target_node"):
         routes.setdefault(route.node_id, []).append(route)
     foreign_keys = _keys_of_foreign_rows(menu, nodes)
+    schedules = {
+        row.pk: row
+        for row in Schedule.objects.filter(
+            pk__in={node.schedule_id for node in nodes} - {None}
+        ).prefetch_related("hours", "exceptions")
+    }
 
     def key_of(model, pk, own):
         if pk is None:
@@ -53,10 +70,13 @@ def build_definition(menu):
                 sorted(routes.get(node.pk, []), key=lambda r: (r.position, r.pk)),
                 prompt_key=lambda pk: key_of(Prompt, pk, prompts),
                 schema_key=lambda pk: key_of(AIParameterSchema, pk, schemas),
+                schedule_key=lambda pk: schedules[pk].key if pk is not None else None,
             )
             for node in nodes
         },
     }
+    if schedules:  # only menus with office hours carry the key: others export as before
+        definition["schedules"] = {row.key: row.data() for row in schedules.values()}
     on_failure = command_failure_definition(menu, lambda pk: key_of(Prompt, pk, prompts))
     if on_failure is not None:
         definition["menu"]["on_command_failure"] = on_failure
@@ -118,7 +138,7 @@ def prompt_definition(prompt):
     }
 
 
-def node_definition(node, routes, *, prompt_key, schema_key):
+def node_definition(node, routes, *, prompt_key, schema_key, schedule_key=None):
     """The definition object of one Node row with its (ordered) Route rows."""
     data = {
         "kind": node.kind,
@@ -136,6 +156,8 @@ def node_definition(node, routes, *, prompt_key, schema_key):
             data[field] = prompt_key(getattr(node, f"{field}_id"))
         elif field == "ai_schema":
             data[field] = schema_key(node.ai_schema_id)
+        elif field == "schedule":
+            data[field] = schedule_key(node.schedule_id)
         else:
             value = getattr(node, _MODEL_FIELD.get(field, field))
             data[field] = None if value == "" else value
@@ -165,7 +187,8 @@ def apply_definition(definition, *, menu=None):
 
     The definition must already be valid (``validate_definition``); the menu's prompts,
     schemas, nodes and routes are replaced, while ``is_active`` and the published versions
-    are left alone. Call inside a transaction.
+    are left alone. Schedules are shared by menus: one the site lacks is created from the
+    definition, one it has is kept as it is. Call inside a transaction.
     """
     data = definition["menu"]
     if menu is None:
@@ -203,12 +226,12 @@ def apply_definition(definition, *, menu=None):
         )
         for key, value in definition["ai_schemas"].items()
     }
+    schedules = ensure_schedules(definition.get("schedules") or {})
     nodes = {}
     for position, key in enumerate(_node_order(definition)):
         value = definition["nodes"][key]
-        nodes[key] = Node.objects.create(
-            menu=menu, key=key, position=position, **_node_fields(value, prompts, schemas)
-        )
+        fields = _node_fields(value, prompts, schemas, schedules)
+        nodes[key] = Node.objects.create(menu=menu, key=key, position=position, **fields)
     for key, value in definition["nodes"].items():
         for position, route in enumerate(value["routes"]):
             Route.objects.create(
@@ -258,7 +281,43 @@ def _prompt_fields(value):
     }
 
 
-def _node_fields(value, prompts, schemas):
+def ensure_schedules(data):
+    """``{key: Schedule}`` for the definition's ``schedules``, creating those the site lacks."""
+    found = {row.key: row for row in Schedule.objects.filter(key__in=list(data))}
+    for key, value in data.items():
+        if key in found:
+            continue
+        row = Schedule.objects.create(key=key, name=value["name"], time_zone=value["time_zone"])
+        for day, intervals in value["weekly"].items():
+            for opens, closes in intervals:
+                OpeningHours.objects.create(
+                    schedule=row,
+                    weekday=WEEKDAYS.index(day),
+                    opens=_time(opens),
+                    closes=_time(closes),
+                )
+        for exception in value["exceptions"]:
+            day = date.fromisoformat(exception["date"])
+            hours = exception["hours"] or [(None, None)]
+            for opens, closes in hours:
+                ScheduleException.objects.create(
+                    schedule=row,
+                    date=day,
+                    name=exception["name"],
+                    opens=_time(opens),
+                    closes=_time(closes),
+                )
+        found[key] = row
+    return found
+
+
+def _time(text):
+    if text is None:
+        return None
+    return time(0, 0) if text == "24:00" else time.fromisoformat(text)
+
+
+def _node_fields(value, prompts, schemas, schedules):
     fields = {"kind": value["kind"], "name": value["name"], "save_as": value["save_as"] or ""}
     for field in DEFINITION_FIELDS[value["kind"]]:
         item = value[field]
@@ -268,6 +327,8 @@ def _node_fields(value, prompts, schemas):
             fields[field] = prompts.get(item)
         elif field == "ai_schema":
             fields[field] = schemas.get(item)
+        elif field == "schedule":
+            fields[field] = schedules.get(item)
         else:
             model_field = _MODEL_FIELD.get(field, field)
             text_field = Node._meta.get_field(model_field).get_internal_type() in (

@@ -11,6 +11,7 @@ from collections import deque
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from .conditions import describe_conditions
 from .kinds import KIND_NAMES
 
 BOX_WIDTH = 200
@@ -275,14 +276,13 @@ def route_label(route):
         label = f"“{route.get('digits', '')}”"
     elif when == "no_input":
         label = "no input"
+    elif when == "match":
+        label = "if"
     else:
         label = str(when)
     conditions = route.get("conditions") or []
     if conditions:
-        label += ": " + ", ".join(
-            f"{c.get('field')} {'=' if c.get('op') == 'equals' else 'in'} {c.get('value')}"
-            for c in conditions
-        )
+        label += (" " if when == "match" else ": ") + describe_conditions(conditions)
     target = route.get("target")
     if target == "repeat":
         label += " → repeat"

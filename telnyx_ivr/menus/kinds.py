@@ -12,8 +12,10 @@ DTMF_KINDS = frozenset({"speak_menu", "audio_menu", "gather"})
 SAVING_KINDS = DTMF_KINDS | {"ai_gather"}
 # Nodes that end the menu: they take no routes.
 TERMINAL_KINDS = frozenset({"transfer", "hangup"})
+# Nodes decided in the app the moment a call reaches them: no command, no waiting.
+ROUTING_KINDS = frozenset({"schedule", "condition"})
 # Nodes that never wait for the caller: a loop made only of these would never stop.
-NON_STOPPING_KINDS = frozenset({"announcement"})
+NON_STOPPING_KINDS = frozenset({"announcement"}) | ROUTING_KINDS
 
 BUILTIN_VARIABLES = frozenset({"caller_number", "called_number"})
 
@@ -27,6 +29,8 @@ KIND_LABELS = {
     "announcement": "Say a message, then go on",
     "transfer": "Transfer the call to a number or SIP address",
     "hangup": "Hang up (after an optional goodbye)",
+    "schedule": "Office hours: one way when open, another when closed",
+    "condition": "Check a detail (an answer, the caller's number, an earlier call)",
 }
 # ... as a noun, for sentences ("A hang-up node needs a prompt.") and the dashboards...
 KIND_NAMES = {
@@ -38,6 +42,8 @@ KIND_NAMES = {
     "announcement": "announcement",
     "transfer": "transfer",
     "hangup": "hang-up",
+    "schedule": "office-hours check",
+    "condition": "check",
 }
 
 
@@ -59,6 +65,8 @@ KIND_COMMANDS = {
     "announcement": "speak or playback_start",
     "transfer": "transfer",
     "hangup": "hangup",
+    "schedule": "none: decided by the app, from the schedule",
+    "condition": "none: decided by the app",
 }
 
 # The API's defaults for the DTMF digit rules (gather / gather_using_speak / gather_using_audio).
@@ -109,6 +117,8 @@ DEFINITION_FIELDS = {
     "announcement": ("prompt",),
     "transfer": ("to", "from", "timeout_secs"),
     "hangup": ("prompt",),
+    "schedule": ("schedule",),
+    "condition": (),
 }
 
 # Node model fields used by each kind; every other kind-specific field must stay empty.
@@ -121,6 +131,8 @@ MODEL_FIELDS = {
     "announcement": ("prompt",),
     "transfer": ("to", "from_number", "timeout_secs"),
     "hangup": ("prompt",),
+    "schedule": ("schedule",),
+    "condition": (),
 }
 KIND_SPECIFIC_MODEL_FIELDS = tuple(
     dict.fromkeys(field for fields in MODEL_FIELDS.values() for field in fields)
@@ -136,7 +148,27 @@ ROUTE_WHENS = {
     "announcement": ("error", "default"),
     "transfer": (),
     "hangup": (),
+    # A holiday takes the closed route when the node has no holiday route of its own.
+    "schedule": ("open", "closed", "holiday", "default"),
+    # ``match`` routes are tried in order, each with its conditions; ``default`` otherwise.
+    "condition": ("match", "default"),
 }
+
+# A route's conditions (``valid`` routes of an AI question, ``match`` routes of a check):
+# the operator, and what its value must be (docs/menu-format.md).
+CONDITION_OPS = {
+    "equals": "any",
+    "one_of": "list",
+    "starts_with": "text",
+    "less_than": "number",
+    "at_most": "number",
+    "greater_than": "number",
+    "at_least": "number",
+    "is_set": "none",
+    "called_within_days": "days",
+}
+# Operators that read no field: what they test is the call itself.
+FIELDLESS_OPS = frozenset({"called_within_days"})
 
 # Which prompt kind a node's main ``prompt`` must be (None: either).
 PROMPT_KIND = {"speak_menu": "tts", "audio_menu": "audio", "announcement": None, "hangup": None}

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from django.template import TemplateSyntaxError
 
+from ..engine.schedule import ScheduleError, parse_schedule
 from .kinds import (
     BUILTIN_VARIABLES,
     DTMF_KINDS,
+    FIELDLESS_OPS,
     NON_STOPPING_KINDS,
     PROMPT_KIND,
     PROMPT_REQUIRED,
@@ -83,6 +85,7 @@ class _DefinitionChecker:
         self.prompts = definition["prompts"]
         self.schemas = definition["ai_schemas"]
         self.nodes = definition["nodes"]
+        self.schedules = definition.get("schedules") or {}
         self.issues = []
         self.variables = set(BUILTIN_VARIABLES)
         for node in self.nodes.values():
@@ -99,6 +102,7 @@ class _DefinitionChecker:
         self.check_command_failure()
         self.check_prompts()
         self.check_ai_schemas()
+        self.check_schedules()
         for key, node in self.nodes.items():
             self.check_node(key, node)
         self.check_reachable()
@@ -165,6 +169,13 @@ class _DefinitionChecker:
             for problem in ai_schema_errors(schema["schema"]):
                 self.add(None, f"ai_schemas.{key}.schema", f"not a valid JSON Schema: {problem}")
 
+    def check_schedules(self):
+        for key, schedule in self.schedules.items():
+            try:
+                parse_schedule(schedule)
+            except ScheduleError as exc:
+                self.add(None, f"schedules.{key}", str(exc))
+
     # --- one node --------------------------------------------------------------------------
 
     def check_node(self, key, node):
@@ -185,6 +196,15 @@ class _DefinitionChecker:
                 self.add(key, "ai_schema", "an AI gather needs a parameter schema")
             elif node["ai_schema"] not in self.schemas:
                 self.add(key, "ai_schema", f"'{node['ai_schema']}' is not a schema of this menu")
+        if kind == "schedule":
+            if not node["schedule"]:
+                self.add(key, "schedule", "an office-hours check needs a schedule")
+            elif node["schedule"] not in self.schedules:
+                self.add(
+                    key,
+                    "schedule",
+                    f"'{node['schedule']}' is not one of the schedules in the menu's 'schedules'",
+                )
         if kind in DTMF_KINDS:
             digits = node["digits"]
             if digits["minimum_digits"] > digits["maximum_digits"]:
@@ -234,8 +254,20 @@ class _DefinitionChecker:
             if routes:
                 self.add(key, "routes", f"a {kind} node ends the menu and takes no routes")
             return
-        if not any(route["when"] == "default" for route in routes):
+        whens = {route["when"] for route in routes}
+        if kind == "schedule":
+            for status in ("open", "closed"):
+                if status not in whens and "default" not in whens:
+                    self.add(
+                        key,
+                        "routes",
+                        f"nowhere to go when the office is {status}: add an '{status}' "
+                        "route or a default route",
+                    )
+        elif "default" not in whens:
             self.add(key, "routes", "no default route: add one with when 'default'")
+        if kind == "condition" and "match" not in whens:
+            self.add(key, "routes", "a check needs at least one 'match' route with its conditions")
         taken_digits = {}
         for index, route in enumerate(routes):
             where = f"routes[{index}]"
@@ -294,21 +326,40 @@ class _DefinitionChecker:
         taken.setdefault(digits, index)
 
     def check_route_conditions(self, key, node, route, where):
+        when = route["when"]
         if "conditions" not in route:
+            if when == "match":
+                self.add(key, f"{where}.conditions", "a 'match' route needs its conditions")
             return
-        if route["when"] != "valid":
-            self.add(key, f"{where}.conditions", "only a 'valid' route has conditions")
-            return
-        schema = self.schemas.get(node.get("ai_schema") or "")
-        properties = (schema or {}).get("schema", {}).get("properties")
-        if not isinstance(properties, dict):
+        if when not in ("valid", "match"):
+            self.add(
+                key,
+                f"{where}.conditions",
+                "only a 'valid' route (an AI answer) or a 'match' route (a check) has conditions",
+            )
             return
         for index, condition in enumerate(route["conditions"]):
+            at = f"{where}.conditions[{index}]"
+            if condition["op"] in FIELDLESS_OPS:
+                if when != "match":
+                    self.add(key, f"{at}.op", "'called_within_days' is for checks only")
+                continue
             first = condition["field"].split(".")[0]
-            if first not in properties:
+            if when == "match":
+                if first not in self.variables:
+                    self.add(
+                        key,
+                        f"{at}.field",
+                        f"'{first}' is not a variable of this menu "
+                        f"({', '.join(sorted(self.variables))})",
+                    )
+                continue
+            schema = self.schemas.get(node.get("ai_schema") or "")
+            properties = (schema or {}).get("schema", {}).get("properties")
+            if isinstance(properties, dict) and first not in properties:
                 self.add(
                     key,
-                    f"{where}.conditions[{index}].field",
+                    f"{at}.field",
                     f"'{first}' is not a property of schema '{node['ai_schema']}' "
                     f"({', '.join(sorted(properties))})",
                 )

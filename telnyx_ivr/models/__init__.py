@@ -3,6 +3,7 @@ from .dashboard import Dashboard
 from .events import WebhookEvent
 from .menus import AIParameterSchema, Menu, MenuVersion, Node, Prompt, Route
 from .rollups import CallRollup, NodeRollup, PipelineRollup
+from .schedules import OpeningHours, Schedule, ScheduleException
 
 __all__ = [
     "AIParameterSchema",
@@ -15,8 +16,11 @@ __all__ = [
     "MenuVersion",
     "Node",
     "NodeRollup",
+    "OpeningHours",
     "PipelineRollup",
     "Prompt",
     "Route",
+    "Schedule",
+    "ScheduleException",
     "WebhookEvent",
 ]

@@ -187,6 +187,8 @@ class Node(models.Model):
         ANNOUNCEMENT = "announcement", KIND_LABELS["announcement"]
         TRANSFER = "transfer", KIND_LABELS["transfer"]
         HANGUP = "hangup", KIND_LABELS["hangup"]
+        SCHEDULE = "schedule", KIND_LABELS["schedule"]
+        CONDITION = "condition", KIND_LABELS["condition"]
 
     menu = models.ForeignKey(Menu, on_delete=models.CASCADE, related_name="nodes")
     key = key_field()
@@ -246,6 +248,15 @@ class Node(models.Model):
         "from", max_length=255, blank=True, help_text="Caller id; blank: the caller's number."
     )
     timeout_secs = models.PositiveIntegerField(null=True, blank=True)
+    # Office hours.
+    schedule = models.ForeignKey(
+        "telnyx_ivr.Schedule",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="nodes",
+        help_text="The opening hours this step checks; edit them under Schedules.",
+    )
 
     class Meta:
         ordering = ["menu", "position", "id"]
@@ -266,6 +277,10 @@ class Route(models.Model):
         NO_INPUT = "no_input", "No input"
         VALID = "valid", "AI result valid"
         ERROR = "error", "Playback failed"
+        OPEN = "open", "Office open"
+        CLOSED = "closed", "Office closed"
+        HOLIDAY = "holiday", "Holiday"
+        MATCH = "match", "Conditions hold"
         DEFAULT = "default", "Default"
 
     class Target(models.TextChoices):
@@ -282,7 +297,7 @@ class Route(models.Model):
     conditions = models.JSONField(
         null=True,
         blank=True,
-        help_text='Valid routes only: [{"field": "age", "op": "equals", "value": 18}, ...]',
+        help_text='AI answers and checks: [{"field": "age", "op": "at_least", "value": 18}, ...]',
     )
     target = models.CharField(max_length=10, choices=Target.choices, default=Target.NODE)
     target_node = models.ForeignKey(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from ...analytics.outcomes import exit_label
 from ...simulator.control import ControlError, SimulatorUnavailable, call_state
 from ...simulator.refusals import (
     WEBHOOK_URL_SETTING,
@@ -308,11 +309,25 @@ class TranscriptPrinter:
             decoded = client_state_codec.decode(command.get("client_state"))
         except client_state_codec.ClientStateError:
             return
-        node = decoded.get("n") if isinstance(decoded, dict) else None
+        if not isinstance(decoded, dict):
+            return
+        node = decoded.get("n")
         if node and node != self.node:
-            text = f"{self.node} -> {node}" if self.node else f"enters {node}"
+            path = [self.node] if self.node else []
+            for passed, exit in _passed_checks(decoded):
+                path.append(f"{passed} ({exit_label(exit)})")
+            path.append(node)
+            text = " -> ".join(path) if self.node else "enters " + " -> ".join(path)
             self.write(entry_line(t, "route", text))
             self.node = node
+
+
+def _passed_checks(decoded):
+    """The office-hours and check nodes a command's step went through: ``[(node, exit)]``."""
+    passed = decoded.get("p")
+    if not isinstance(passed, list):
+        return []
+    return [tuple(item) for item in passed if isinstance(item, list) and len(item) == 2]
 
 
 def describe_outcome(outcome):
