@@ -14,31 +14,110 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "telnyx_ivr" / "examples"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
+def _row_index(browser, prefix, key):
+    """The form index N of the inline row (``<prefix>-N-…``) whose key is ``key``."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    for element in browser.find_elements(
+        By.CSS_SELECTOR, f"input[name^='{prefix}-'][name$='-key']"
+    ):
+        if element.get_attribute("value") == key:
+            return element.get_attribute("name").split("-")[1]
+    raise AssertionError(f"no {prefix} row with the key {key!r}")
+
+
+def _open_example_menu(browser, live_server, django_user_model, example):
+    """Load the example menu ``example`` (telnyx_ivr/examples/<example>.json), log in as a
+    superuser and open the menu's admin page; return the menu."""
+    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
+    menu = apply_definition(json.loads((EXAMPLES / f"{example}.json").read_text()))
+    log_in(browser, live_server, "staff", "pw-12345")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    return menu
+
+
+def _save(browser):
+    """Press "Save and continue editing" and wait for the saved page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from .browser_support import WAIT_SECONDS
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    browser.find_element(By.NAME, "_continue").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: "was changed successfully" in browser.page_source, "the save"
+    )
 
-    def index_of(key):
-        for element in browser.find_elements(
-            By.CSS_SELECTOR, "input[name^='nodes-'][name$='-key']"
-        ):
-            if element.get_attribute("value") == key:
-                return element.get_attribute("name").split("-")[1]
-        raise AssertionError(key)
+
+def _delete_sales_pointing_option_1_to(browser, menu, target_key, shot):
+    """On the open menu page, tick Delete on the sales step, answer node_delete.js's question
+    by pointing the option that goes there (main menu, press 1) to ``target_key``, taking
+    the screenshot ``shot`` of the question, and save; check the rows that are saved."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from telnyx_ivr.models import Node, Route
+
+    from .browser_support import WAIT_SECONDS, screenshot
+
+    sales = Node.objects.get(menu=menu, key="sales")
+    target = Node.objects.get(menu=menu, key=target_key)
+    pressed_1 = Route.objects.get(menu=menu, node__key="main", digits="1")
+    assert pressed_1.target_node == sales
+    box = browser.find_element(By.NAME, f"nodes-{_row_index(browser, 'nodes', 'sales')}-DELETE")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+
+    prompt = WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: browser.find_elements(By.CSS_SELECTOR, ".ivr-delete-prompt"), "the question"
+    )[0]
+    assert "1 option goes to this step" in prompt.text
+    assert "Option of 'Main menu (main)' (press 1)" in prompt.text
+    Select(prompt.find_element(By.CSS_SELECTOR, ".ivr-retarget-choice")).select_by_value(
+        str(target.pk)
+    )
+    screenshot(browser, shot)
+    prompt.find_element(By.CSS_SELECTOR, ".ivr-retarget-routes").click()
+    assert prompt.text == f"Those options will go to {target} when you save."
+    _save(browser)
+    assert not Node.objects.filter(pk=sales.pk).exists()
+    pressed_1.refresh_from_db()
+    assert pressed_1.target_node == target
+    assert "problem" not in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+
+
+def _add_ai_field(browser, editor, name, kind, description, allowed, *, required):
+    """Add a row to an AI question's fields table (ai_fields.js) and fill it in; ``kind`` is
+    the type as the table names it ("Text", "Whole number", …). Return the row."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
+    editor.find_element(By.CSS_SELECTOR, ".ivr-ai-add-field").click()
+    row = editor.find_elements(By.CSS_SELECTOR, "tr.ivr-ai-field")[-1]
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-name").send_keys(name)
+    Select(row.find_element(By.CSS_SELECTOR, ".ivr-ai-type")).select_by_visible_text(kind)
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-description").send_keys(description)
+    row.find_element(By.CSS_SELECTOR, ".ivr-ai-allowed").send_keys(allowed)
+    if required:
+        row.find_element(By.CSS_SELECTOR, ".ivr-ai-required").click()
+    return row
+
+
+def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    menu = _open_example_menu(browser, live_server, django_user_model, "classic_tree")
 
     def shown(index, field):
         return browser.find_element(
             By.CSS_SELECTOR, f"#nodes-{index} .field-{field}"
         ).is_displayed()
 
-    main, sales, goodbye = index_of("main"), index_of("sales"), index_of("goodbye")
+    main, sales, goodbye = (
+        _row_index(browser, "nodes", key) for key in ("main", "sales", "goodbye")
+    )
     assert (shown(main, "maximum_digits"), shown(main, "prompt"), shown(main, "to")) == (
         True,
         True,
@@ -55,10 +134,7 @@ def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
     assert (shown(goodbye, "to"), shown(goodbye, "prompt")) == (True, False)
     # On submit the JS empties the hidden prompt, so the server accepts the transfer.
     browser.find_element(By.NAME, f"nodes-{goodbye}-to").send_keys("+15550100009")
-    browser.find_element(By.NAME, "_continue").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda _: "was changed successfully" in browser.page_source, "the save"
-    )
+    _save(browser)
     node = menu.nodes.get(key="goodbye")
     assert (node.kind, node.to, node.prompt) == ("transfer", "+15550100009", None)
 
@@ -71,10 +147,7 @@ def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
 
     from .browser_support import WAIT_SECONDS, screenshot
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    menu = _open_example_menu(browser, live_server, django_user_model, "classic_tree")
     heading = next(
         h for h in browser.find_elements(By.CSS_SELECTOR, "fieldset .fieldset-heading")
         if "refusing a command" in h.text
@@ -98,10 +171,7 @@ def test_the_fallback_for_refused_commands_is_set_with_its_errors_at_the_field(
 
     field.send_keys("+15550100009")
     browser.find_element(By.ID, "id_failure_text").send_keys("Sorry, let me put you through.")
-    browser.find_element(By.NAME, "_continue").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda _: "was changed successfully" in browser.page_source, "the save"
-    )
+    _save(browser)
     menu.refresh_from_db()
     assert (menu.failure_then, menu.failure_to, menu.failure_text) == (
         "transfer", "+15550100009", "Sorry, let me put you through.",
@@ -132,10 +202,7 @@ def test_the_validation_status_can_be_read(browser, live_server, django_user_mod
     """'Valid: ready to publish.' was drawn in Django's success background colour on white."""
     from selenium.webdriver.common.by import By
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    _open_example_menu(browser, live_server, django_user_model, "classic_tree")
     status = browser.find_element(By.CSS_SELECTOR, ".ivr-valid")
     assert status.text == "Valid: ready to publish."
     assert browser.execute_script(CONTRAST, status) >= 4.5  # WCAG AA for normal text
@@ -147,10 +214,7 @@ def test_the_menu_page_fits_a_laptops_window(browser, live_server, django_user_m
 
     from .browser_support import screenshot
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    _open_example_menu(browser, live_server, django_user_model, "classic_tree")
     width, window = browser.execute_script(
         "return [document.documentElement.scrollWidth, window.innerWidth]"
     )
@@ -171,10 +235,7 @@ def test_a_refused_save_lists_its_problems_at_the_top_and_each_link_shows_the_ro
 
     from .browser_support import WAIT_SECONDS, screenshot
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    _open_example_menu(browser, live_server, django_user_model, "classic_tree")
     keys = next(
         field for field in browser.find_elements(By.CSS_SELECTOR, "input[name$='-digits']")
         if field.get_attribute("value") == "1"
@@ -210,49 +271,8 @@ def test_deleting_a_step_that_options_go_to_asks_and_points_them_elsewhere(
     browser, live_server, django_user_model
 ):
     """Deleting a node a route went to used to leave the route pointing nowhere."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
-
-    from telnyx_ivr.models import Node, Route
-
-    from .browser_support import WAIT_SECONDS, screenshot
-
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    sales = Node.objects.get(menu=menu, key="sales")
-    operator = Node.objects.get(menu=menu, key="operator")
-    pressed_1 = Route.objects.get(menu=menu, node__key="main", digits="1")
-    assert pressed_1.target_node == sales
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
-    index = next(
-        i.get_attribute("name").split("-")[1]
-        for i in browser.find_elements(By.CSS_SELECTOR, "input[name^='nodes-'][name$='-id']")
-        if i.get_attribute("value") == str(sales.pk)
-    )  # fmt: skip
-    box = browser.find_element(By.NAME, f"nodes-{index}-DELETE")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
-    box.click()
-
-    prompt = WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda _: browser.find_elements(By.CSS_SELECTOR, ".ivr-delete-prompt"), "the question"
-    )[0]
-    assert "1 option goes to this step" in prompt.text
-    assert "Option of 'Main menu (main)' (press 1)" in prompt.text
-    Select(prompt.find_element(By.CSS_SELECTOR, ".ivr-retarget-choice")).select_by_value(
-        str(operator.pk)
-    )
-    screenshot(browser, "menu_admin_delete_step_asks")
-    prompt.find_element(By.CSS_SELECTOR, ".ivr-retarget-routes").click()
-    assert "will go to" in prompt.text
-    browser.find_element(By.NAME, "_continue").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda _: "was changed successfully" in browser.page_source, "the save"
-    )
-    assert not Node.objects.filter(pk=sales.pk).exists()
-    pressed_1.refresh_from_db()
-    assert pressed_1.target_node == operator
-    assert "problem" not in browser.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    menu = _open_example_menu(browser, live_server, django_user_model, "classic_tree")
+    _delete_sales_pointing_option_1_to(browser, menu, "operator", "menu_admin_delete_step_asks")
 
 
 def test_a_step_of_the_diagram_opens_that_step_on_the_page(browser, live_server, django_user_model):
@@ -261,10 +281,7 @@ def test_a_step_of_the_diagram_opens_that_step_on_the_page(browser, live_server,
 
     from .browser_support import WAIT_SECONDS, screenshot
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "classic_tree.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    _open_example_menu(browser, live_server, django_user_model, "classic_tree")
     assert "as last saved" in browser.page_source  # it does not follow unsaved edits
     box = browser.find_element(By.CSS_SELECTOR, ".ivr-diagram g.ivr-node[data-key='support']")
     assert box.get_attribute("role") == "link"
@@ -292,16 +309,13 @@ def test_an_ai_questions_fields_are_a_table_that_writes_the_schema(
 ):
     """The fields could only be edited as a raw JSON Schema textarea."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from telnyx_ivr.models import AIParameterSchema
 
     from .browser_support import WAIT_SECONDS, screenshot
 
-    django_user_model.objects.create_superuser("staff", "s@example.com", "pw-12345")
-    menu = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
-    log_in(browser, live_server, "staff", "pw-12345")
-    browser.get(f"{live_server.url}/admin/telnyx_ivr/menu/{menu.pk}/change/")
+    menu = _open_example_menu(browser, live_server, django_user_model, "ai_intake")
     editor = browser.find_element(By.CSS_SELECTOR, "#ai_schemas-group .ivr-ai-fields")
     textarea = browser.find_element(By.NAME, "ai_schemas-0-schema")
     assert not textarea.is_displayed()  # the raw schema is the advanced view
@@ -310,14 +324,9 @@ def test_an_ai_questions_fields_are_a_table_that_writes_the_schema(
     ]
     assert names == ["age", "city", "name"] or sorted(names) == ["age", "city", "name"], names
 
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", editor)
-    editor.find_element(By.CSS_SELECTOR, ".ivr-ai-add-field").click()
-    row = editor.find_elements(By.CSS_SELECTOR, "tr.ivr-ai-field")[-1]
-    row.find_element(By.CSS_SELECTOR, ".ivr-ai-name").send_keys("contact")
-    Select(row.find_element(By.CSS_SELECTOR, ".ivr-ai-type")).select_by_visible_text("Text")
-    row.find_element(By.CSS_SELECTOR, ".ivr-ai-description").send_keys("How to reach them")
-    row.find_element(By.CSS_SELECTOR, ".ivr-ai-allowed").send_keys("phone, email")
-    row.find_element(By.CSS_SELECTOR, ".ivr-ai-required").click()
+    _add_ai_field(
+        browser, editor, "contact", "Text", "How to reach them", "phone, email", required=True
+    )
     screenshot(browser, "menu_admin_ai_fields_table")
 
     editor.find_element(By.CSS_SELECTOR, ".ivr-ai-show-json").click()
@@ -385,3 +394,86 @@ def test_a_schema_the_table_cannot_show_is_edited_as_json(browser, live_server, 
     assert notice.text == "This schema says more than the table can show: edit it as JSON."
     assert not browser.find_element(By.CSS_SELECTOR, ".ivr-ai-fields-table").is_displayed()
     assert browser.find_element(By.NAME, "schema").is_displayed()
+
+
+SCROLL_TO_TEXT = """
+const [box, text] = arguments;
+const lines = box.value.split("\\n");
+const before = box.value.slice(0, box.value.indexOf(text)).split("\\n").length - 1;
+box.scrollTop = (before - 1) * (box.scrollHeight / lines.length);
+"""
+
+
+def test_second_admin_scenario_delete_retarget_publish_unsaved_and_add_an_ai_field(
+    browser, live_server, django_user_model
+):
+    """Issue 12's second browser test, one admin's session: on the classic menu, delete the
+    sales step and point its option to the support menu, save; reword the main menu's
+    prompt and press Save and publish without saving first; then, on the AI intake menu's
+    question, add a field in the table and see it in the JSON Schema box."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from telnyx_ivr.models import AIParameterSchema, Prompt
+
+    from .browser_support import WAIT_SECONDS, screenshot
+
+    menu = _open_example_menu(browser, live_server, django_user_model, "classic_tree")
+
+    # 1. Sales is gone: its step is deleted, and the option that went to it goes to support.
+    _delete_sales_pointing_option_1_to(
+        browser, menu, "support", "menu_admin_second_scenario_delete_asks"
+    )
+
+    # 2. The main menu's words still offer sales: reworded, then published without a save.
+    words = "Thank you for calling. Press 1 or 2 for support, or 0 for an operator."
+    index = _row_index(browser, "prompts", "main_menu")
+    text = browser.find_element(By.NAME, f"prompts-{index}-text")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", text)
+    text.clear()
+    text.send_keys(words)
+    publish = browser.find_element(By.CSS_SELECTOR, "button.ivr-publish")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", publish)
+    publish.click()
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda _: f"Published '{menu}' as version 1." in browser.page_source, "the publish"
+    )
+    screenshot(browser, "menu_admin_second_scenario_published")
+    assert Prompt.objects.get(menu=menu, key="main_menu").text == words  # saved first
+    menu.refresh_from_db()
+    live = menu.live_version.definition
+    assert live["prompts"]["main_menu"]["text"] == words
+    assert "sales" not in live["nodes"]
+    pressed_1_live = {"digits": "1", "node": "support", "target": "node", "when": "digits"}
+    assert pressed_1_live in live["nodes"]["main"]["routes"]
+
+    # 3. The AI intake question also asks how many are coming: a field added in the table.
+    intake = apply_definition(json.loads((EXAMPLES / "ai_intake.json").read_text()))
+    schema = AIParameterSchema.objects.get(menu=intake, key="caller_details")
+    browser.get(f"{live_server.url}/admin/telnyx_ivr/aiparameterschema/{schema.pk}/change/")
+    editor = browser.find_element(By.CSS_SELECTOR, ".ivr-ai-fields")
+    row = _add_ai_field(
+        browser,
+        editor,
+        "party_size",
+        "Whole number",
+        "How many are coming",
+        "1, 2, 3, 4",
+        required=False,
+    )
+    assert row.find_element(By.CSS_SELECTOR, ".ivr-ai-problem").text == ""
+    editor.find_element(By.CSS_SELECTOR, ".ivr-ai-show-json").click()
+    textarea = browser.find_element(By.NAME, "schema")
+    assert textarea.is_displayed()
+    shown = json.loads(textarea.get_attribute("value"))
+    field = {"type": "integer", "description": "How many are coming", "enum": [1, 2, 3, 4]}
+    assert shown["properties"]["party_size"] == field
+    assert "party_size" not in shown["required"]
+    # The box shows a dozen lines: scrolled to the new field, for the screenshot to show it.
+    browser.execute_script(SCROLL_TO_TEXT, textarea, '"party_size"')
+    screenshot(browser, "menu_admin_second_scenario_ai_field")
+    _save(browser)
+    schema.refresh_from_db()
+    assert schema.schema["properties"]["party_size"] == field
+    assert set(schema.schema["properties"]) == {"name", "age", "city", "party_size"}
+    assert set(schema.schema["required"]) == {"name", "age", "city"}
