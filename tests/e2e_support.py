@@ -42,11 +42,11 @@ class E2E:
     classic: dict
     ai: dict
 
-    def run(self, to, script, *, timeout=CALL_TIMEOUT, **caller_options):
-        """Play one call to ``to`` with ``script``; return it once it has ended and the app
-        has processed everything it caused."""
+    def run(self, to, script, *, timeout=CALL_TIMEOUT, from_=CALLER_NUMBER, **caller_options):
+        """Play one call from ``from_`` to ``to`` with ``script``; return it once it has
+        ended and the app has processed everything it caused."""
         caller = ScriptedCaller(script, **caller_options)
-        call = self.sim.start_call(from_=CALLER_NUMBER, to=to, caller=caller)
+        call = self.sim.start_call(from_=from_, to=to, caller=caller)
         call.wait_for_end(timeout=timeout)
         settle(timeout)
         return call

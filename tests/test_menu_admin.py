@@ -587,8 +587,8 @@ def test_no_null_on_screen_and_an_empty_json_box_saves_nothing(staff, example_me
     conditions = [k for k in data if k.endswith("-conditions")]
     assert conditions
     # Only the check's route to the London office has conditions; every other box is empty.
-    assert [data[k] for k in conditions if data[k] != ""] == [
-        '[{"field": "caller_number", "op": "starts_with", "value": "+44"}]'
+    assert [json.loads(data[k]) for k in conditions if data[k] != ""] == [
+        [{"field": "caller_number", "op": "starts_with", "value": "+44"}]
     ]
     saved(staff.post(change_url(example_menu), data))
     with_conditions = Route.objects.filter(node__menu=example_menu).exclude(conditions=None)
