@@ -2,6 +2,7 @@ from .calls import CallAdmin, CallStepAdmin, CommandAdmin
 from .dashboard import DashboardAdmin
 from .events import WebhookEventAdmin
 from .menus import MenuAdmin
+from .schedules import ScheduleAdmin
 
 __all__ = [
     "CallAdmin",
@@ -9,5 +10,6 @@ __all__ = [
     "CommandAdmin",
     "DashboardAdmin",
     "MenuAdmin",
+    "ScheduleAdmin",
     "WebhookEventAdmin",
 ]
