@@ -16,6 +16,8 @@ from ..models import Node
 from .form_fields import NODE_LABELS
 
 ROUTE_PATH = re.compile(r"routes\[(\d+)\](?:\.(\w+))?")
+CONDITION_PATH = re.compile(r"conditions\[(\d+)\](?:\.(\w+))?")
+CONDITION_FIELDS = {"field": "what it checks", "op": "test", "value": "value"}
 KIND_IN_TEXT = re.compile(r"\b([Aa]n?) (" + "|".join(KIND_NAMES) + r") node\b")
 ROUTE_FIELDS = {
     "node": "goes to",
@@ -59,7 +61,15 @@ def where(issue, definition):
             return f"Schedule '{issue.field.split('.')[1]}'"
         return MENU_FIELDS.get(issue.field, f"The menu, {issue.field}")
     name = f"'{(node or {}).get('name') or issue.node}'"
-    route = ROUTE_PATH.fullmatch(issue.field)
+    route = ROUTE_PATH.match(issue.field)
+    rest = issue.field[route.end() :] if route is not None else ""
+    condition = None
+    if route is not None and rest:
+        # routes[1].conditions[0].field: ROUTE_PATH stops at "conditions"
+        if route[2] == "conditions":
+            condition = CONDITION_PATH.fullmatch(f"conditions{rest}")
+        if condition is None:
+            route = None
     if route is None:
         if issue.field == "routes":
             return f"The options of {name}"
@@ -68,6 +78,11 @@ def where(issue, definition):
     routes = (node or {}).get("routes") or []
     summary = f" ({route_summary(routes[index])})" if index < len(routes) else ""
     place = f"Option {index + 1} of {name}{summary}"
+    if condition is not None:
+        number, part = int(condition[1]) + 1, condition[2]
+        return f"{place}, condition {number}" + (
+            f" ({CONDITION_FIELDS.get(part, part)})" if part else ""
+        )
     return f"{place}, {ROUTE_FIELDS.get(field, field)}" if field else place
 
 

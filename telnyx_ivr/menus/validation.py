@@ -261,8 +261,8 @@ class _DefinitionChecker:
                     self.add(
                         key,
                         "routes",
-                        f"nowhere to go when the office is {status}: add an '{status}' "
-                        "route or a default route",
+                        f"nowhere to go when the office is {status}: add a route for "
+                        f"'{status}', or a default route",
                     )
         elif "default" not in whens:
             self.add(key, "routes", "no default route: add one with when 'default'")
