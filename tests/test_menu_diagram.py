@@ -162,3 +162,21 @@ def test_labels_do_not_sit_on_each_other_and_long_ones_wrap():
     assert len(lines) > 1, lines  # "valid: city in ['Chicago', 'New York']" wraps
     assert all(len(line) <= LINE_CHARS for line in lines), lines
     assert " ".join(lines).replace("  ", " ") == local.find(f"{SVG}title").text
+
+
+def test_office_hours_and_check_routes_are_labelled_in_words():
+    definition = json.loads((EXAMPLES / "classic_tree.json").read_text())
+    root = ET.fromstring(str(render_menu_diagram(definition)))  # noqa: S314 - our own output
+    labels = {
+        # a long label wraps: one tspan per line
+        (g.get("data-from"), g.get("data-when")): " ".join(
+            " ".join(t.itertext()) for t in g.iter(f"{SVG}text")
+        )
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "ivr-edge"
+    }
+    assert labels["office_hours", "open"] == "open"
+    assert labels["office_hours", "holiday"] == "holiday"
+    assert " ".join(labels["which_operator", "match"].split()) == (
+        "if caller's number starts with +44"
+    )
