@@ -108,6 +108,8 @@ def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    from .browser_support import screenshot
+
     menu = _open_example_menu(browser, live_server, django_user_model, "classic_tree")
 
     def shown(index, field):
@@ -129,6 +131,25 @@ def test_node_fields_follow_the_kind(browser, live_server, django_user_model):
         False,
     )
     assert (shown(goodbye, "prompt"), shown(goodbye, "valid_digits")) == (True, False)
+    hours, check = (_row_index(browser, "nodes", key) for key in ("office_hours", "which_operator"))
+    assert (shown(hours, "schedule"), shown(hours, "prompt"), shown(hours, "to")) == (
+        True,
+        False,
+        False,
+    )
+    assert (shown(check, "schedule"), shown(check, "prompt"), shown(check, "save_as")) == (
+        False,
+        False,
+        True,
+    )
+    office = browser.find_element(By.ID, f"nodes-{hours}")
+    browser.execute_script("arguments[0].scrollIntoView()", office)
+    assert "Office hours" in office.text
+    assert (
+        Select(browser.find_element(By.NAME, f"nodes-{hours}-schedule")).first_selected_option.text
+        == "Office hours"
+    )
+    screenshot(browser, "menu_admin_office_hours_step")
 
     Select(browser.find_element(By.NAME, f"nodes-{goodbye}-kind")).select_by_value("transfer")
     assert (shown(goodbye, "to"), shown(goodbye, "prompt")) == (True, False)
