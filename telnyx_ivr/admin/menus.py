@@ -29,17 +29,19 @@ from django.utils.html import format_html, format_html_join
 from jsonschema import Draft202012Validator
 
 from ..engine.core import DEFAULT_APOLOGY
-from ..menus.conditions import reads_earlier_calls
+from ..menus.conditions import FIELD_WORDS, describe_condition, reads_earlier_calls
 from ..menus.definition import build_definition
 from ..menus.diagram import render_menu_diagram
 from ..menus.io import dumps_definition, export_menu
 from ..menus.kinds import (
     BUILTIN_VARIABLES,
+    CONDITION_OPS,
     DIGIT_DEFAULTS,
     DIGIT_FIELDS,
     DTMF_CHARACTERS,
     DTMF_KINDS,
     E164,
+    FIELDLESS_OPS,
     KIND_SPECIFIC_MODEL_FIELDS,
     MODEL_FIELDS,
     PROMPT_KIND,
@@ -515,6 +517,72 @@ class RouteForm(PlacedLast, forms.ModelForm):
         return cleaned
 
 
+# What the conditions editor (conditions.js) calls the check of an earlier call, which reads
+# no field and so stands among the fields; the rest of its words are describe_condition's.
+EARLIER_CALL_WORDS = "called before"
+# Stands for the value in describe_condition's sentence, to find the words on either side.
+_VALUE_MARK = "\x00"
+
+
+def condition_tests():
+    """Each operator as the conditions editor offers it: its words and those after the value
+    ("days"), both cut from describe_condition's sentence so the page and the diagram say the
+    same, and the kind of value it takes (CONDITION_OPS)."""
+    tests = []
+    for op, value in CONDITION_OPS.items():
+        sentence = describe_condition({"field": "", "op": op, "value": _VALUE_MARK})
+        words, _, unit = sentence.partition(_VALUE_MARK)
+        words = words.strip()
+        if op in FIELDLESS_OPS:
+            # "called in the last": the field's list already says "called before".
+            words = words.split(" ", 1)[-1]
+        tests.append(
+            {
+                "op": op,
+                "words": words,
+                "unit": unit.strip(),
+                "value": value,
+                "fieldless": op in FIELDLESS_OPS,
+            }
+        )
+    return tests
+
+
+def _field_choice(path, kind):
+    return {"path": path, "words": FIELD_WORDS.get(path, path), "type": kind}
+
+
+def _schema_fields(schema, prefix=""):
+    properties = (schema.schema or {}).get("properties") if schema is not None else None
+    if not isinstance(properties, dict):
+        return []
+    return [
+        _field_choice(f"{prefix}{name}", spec.get("type", "") if isinstance(spec, dict) else "")
+        for name, spec in properties.items()
+    ]
+
+
+def condition_fields(menu):
+    """What a route's conditions can read, for the conditions editor: on a check, the menu's
+    variables (an AI answer's fields one by one, as ``details.age``); on an AI answer's
+    ``valid`` route, the fields of that node's schema, by node id. Keys pressed are text."""
+    builtins = [name for name in FIELD_WORDS if name in BUILTIN_VARIABLES]
+    builtins += sorted(BUILTIN_VARIABLES - set(builtins))
+    variables = [_field_choice(name, "string") for name in builtins]
+    answers = {}
+    nodes = menu.nodes.select_related("ai_schema").order_by("position", "id") if menu else []
+    for node in nodes:
+        if node.kind == "ai_gather":
+            answers[str(node.pk)] = _schema_fields(node.ai_schema)
+        if node.save_as and node.kind in SAVING_KINDS:
+            if node.kind == "ai_gather":
+                variables.append(_field_choice(node.save_as, "object"))
+                variables += _schema_fields(node.ai_schema, f"{node.save_as}.")
+            else:
+                variables.append(_field_choice(node.save_as, "string"))
+    return {"variables": variables, "answers": answers}
+
+
 # --- inlines -------------------------------------------------------------------------------
 
 
@@ -734,6 +802,22 @@ class RouteInline(MenuChildInline, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("node").order_by(*self.ordering)
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "conditions":
+            # conditions.js draws the list as lines of words; what it offers comes from the
+            # server, so the page says the tests as the rest of the admin does.
+            field.widget.attrs["data-condition-editor"] = json.dumps(
+                {
+                    "tests": condition_tests(),
+                    **condition_fields(_menu_of(request)),
+                    "earlier_call": EARLIER_CALL_WORDS,
+                    "answers_on": Route.When.VALID,
+                    "checks_on": Route.When.MATCH,
+                }
+            )
+        return field
+
 
 # --- menu admin ----------------------------------------------------------------------------
 
@@ -779,6 +863,7 @@ class MenuAdmin(ThisMenuPopups, admin.ModelAdmin):
             "telnyx_ivr/node_delete.js",
             "telnyx_ivr/diagram_links.js",
             "telnyx_ivr/ai_fields.js",
+            "telnyx_ivr/conditions.js",
         ]
         css = {"all": ["telnyx_ivr/menu_admin.css"]}
 

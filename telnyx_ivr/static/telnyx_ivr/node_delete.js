@@ -77,7 +77,7 @@
       }
     });
     const retarget = element("button", { type: "button", class: "ivr-retarget-routes" },
-      "Point them to this step");
+      "Point them to the chosen step");
     const keep = element("button", { type: "button", class: "ivr-keep-node" },
       "Keep this step");
     const actions = element("p");
