@@ -95,6 +95,11 @@ def test_ai_intake_example_routes_on_the_city():
         "user_response_timeout_ms": 10000,
         "voice": "Telnyx.KokoroTTS.af",
     }
+    assert_ada_reaches_chicago(driver)
+
+
+def assert_ada_reaches_chicago(driver):
+    """After the AI intake's question: Ada from Chicago is thanked and sent to that office."""
     result = {"name": "Ada", "age": 36, "city": "Chicago"}
     local = driver.only_command(
         driver.feed("call.ai_gather.ended", {"status": "valid", "result": result})

@@ -10,6 +10,7 @@ import pytest
 from telnyx_ivr.menus.validation import validate_definition
 from telnyx_ivr.models import Schedule
 
+from .test_engine_examples import assert_ada_reaches_chicago
 from .test_engine_support import CallDriver, cs_of, without_cs
 from .test_menu_io import export, import_file
 
@@ -54,10 +55,4 @@ def test_the_old_classic_tree_still_sends_0_straight_to_the_operator():
 def test_the_old_ai_intake_still_routes_on_the_city():
     driver = CallDriver(old("ai_intake.json"), clock=SATURDAY_NIGHT)
     assert driver.only_command(driver.start()).action == "gather_using_ai"
-    result = {"name": "Ada", "age": 36, "city": "Chicago"}
-    local = driver.only_command(
-        driver.feed("call.ai_gather.ended", {"status": "valid", "result": result})
-    )
-    assert local.params["payload"] == "Thanks, Ada. Connecting you to our Chicago office."
-    transfer = driver.only_command(driver.feed("call.speak.ended", {"status": "completed"}))
-    assert without_cs(transfer.params) == {"to": "+15550100201", "timeout_secs": 30}
+    assert_ada_reaches_chicago(driver)

@@ -71,6 +71,14 @@ def _interval(opens, closes):
     return [opens.strftime("%H:%M"), end]
 
 
+def _refuse_empty_hours(opens, closes):
+    # 00:00 to 00:00 is the whole day; any other opening that closes when it opens is empty.
+    if opens is not None and opens == closes and opens.hour + opens.minute:
+        raise ValidationError(
+            {"closes": "Closes when it opens: for the whole day use 00:00 to 00:00."}
+        )
+
+
 class OpeningHours(models.Model):
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
@@ -98,14 +106,7 @@ class OpeningHours(models.Model):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
     def clean(self):
-        if (
-            self.opens is not None
-            and self.opens == self.closes
-            and self.opens.hour + self.opens.minute
-        ):
-            raise ValidationError(
-                {"closes": "Closes when it opens: for the whole day use 00:00 to 00:00."}
-            )
+        _refuse_empty_hours(self.opens, self.closes)
 
 
 class ScheduleException(models.Model):
@@ -133,11 +134,4 @@ class ScheduleException(models.Model):
             raise ValidationError(
                 {missing: "Give both times for special hours, or neither for a day closed all day."}
             )
-        if (
-            self.opens is not None
-            and self.opens == self.closes
-            and self.opens.hour + self.opens.minute
-        ):
-            raise ValidationError(
-                {"closes": "Closes when it opens: for the whole day use 00:00 to 00:00."}
-            )
+        _refuse_empty_hours(self.opens, self.closes)
