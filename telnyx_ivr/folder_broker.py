@@ -3,13 +3,13 @@ worker can see it.
 
 kombu's own ``filesystem`` transport opens the message file under its final name, then
 encodes and writes the body. A worker polling the folder can take the file in between, read
-nothing, and die on ``JSONDecodeError`` (celery/kombu#1551 reports the same error); ``dev.py
-run`` then stops. Here the body goes to a file whose name no worker takes, and is renamed to
+nothing, and die on ``JSONDecodeError`` (celery/kombu#1551 reports the same error). Here the
+body goes to a file whose name no worker takes, and is renamed to
 its final name once written: a rename within a folder is atomic, so a worker sees the whole
 message or none.
 
-Used by setting ``CELERY_BROKER_TRANSPORT = "telnyx_ivr.folder_broker:Transport"`` with
-``CELERY_BROKER_URL = "filesystem://"`` (the example project does).
+A site uses it by setting ``CELERY_BROKER_TRANSPORT = "telnyx_ivr.folder_broker:Transport"``
+beside ``CELERY_BROKER_URL = "filesystem://"`` (docs/reliability.md).
 """
 
 import contextlib
