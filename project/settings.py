@@ -126,9 +126,6 @@ TELNYX_IVR = {
 # still run in a separate worker process (`celery -A project worker`), never in the request.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
-    # kombu's folder transport, but a message is written whole before a worker can take it
-    # (telnyx_ivr/folder_broker.py says why).
-    CELERY_BROKER_TRANSPORT = "telnyx_ivr.folder_broker:Transport"
     _queue_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
