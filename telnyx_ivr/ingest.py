@@ -12,12 +12,11 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .dispatch import enqueue
 from .models import WebhookEvent
+from .models.event_insert import insert_or_count
 from .signals import webhook_event_stored
 
 logger = logging.getLogger("telnyx_ivr.webhooks")
@@ -68,49 +67,50 @@ def _first_line(exc):
 
 
 def _store(parsed):
-    """Insert the event, or count a redelivery of one already stored.
+    """Insert the event, or count a redelivery of one already stored, in one statement.
 
-    Concurrent deliveries of one event race on the unique ``event_id``: the loser's insert
-    fails (inside a savepoint when the caller holds a transaction) and it only bumps the
-    counters, so exactly one row and one task exist whatever the interleaving. Any other
-    refusal by the database raises UnstorableEvent: "duplicate" is said only when the row
-    exists.
+    Concurrent deliveries of one event race on the unique ``event_id``; the database settles
+    the race inside the statement (``INSERT ... ON CONFLICT DO UPDATE``), so exactly one row
+    and one task exist whatever the interleaving, and a new event costs one round trip: in
+    autocommit the statement is its own transaction. Inside the host's transaction
+    (``ATOMIC_REQUESTS``) it runs in a savepoint, so a refused row leaves that transaction
+    usable. Any refusal by the database raises UnstorableEvent: "duplicate" is said only when
+    the row exists (the statement returns it with its count of deliveries above one).
     """
+    event = WebhookEvent(
+        event_id=parsed.event_id,
+        event_type=parsed.event_type,
+        occurred_at=parsed.occurred_at,
+        call_control_id=parsed.call_control_id,
+        call_session_id=parsed.call_session_id,
+        call_leg_id=parsed.call_leg_id,
+        client_state=parsed.client_state,
+        client_state_raw=parsed.client_state_raw,
+        attempt=parsed.attempt,
+        raw_body=parsed.raw_text,
+        payload=parsed.body,
+    )
     try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                event_id=parsed.event_id,
-                event_type=parsed.event_type,
-                occurred_at=parsed.occurred_at,
-                call_control_id=parsed.call_control_id,
-                call_session_id=parsed.call_session_id,
-                call_leg_id=parsed.call_leg_id,
-                client_state=parsed.client_state,
-                client_state_raw=parsed.client_state_raw,
-                attempt=parsed.attempt,
-                raw_body=parsed.raw_text,
-                payload=parsed.body,
-            )
-            transaction.on_commit(lambda: _after_commit(event))
-    except DataError as exc:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                row = insert_or_count(event)
+        else:
+            row = insert_or_count(event)
+    except (DataError, IntegrityError) as exc:
         raise UnstorableEvent(str(exc).strip()) from exc
-    except IntegrityError as exc:
-        stored = WebhookEvent.objects.filter(event_id=parsed.event_id)
-        counted = stored.update(
-            deliveries=F("deliveries") + 1, attempt=Greatest(F("attempt"), parsed.attempt)
-        )
-        if not counted:
-            raise UnstorableEvent(str(exc).strip()) from exc
-        # Telnyx redelivers what it thinks we missed: if it is still waiting here a while
-        # after it arrived (its task lost in a broker outage, say), queue it again rather
-        # than leave it to a rescue. Deliveries racing each other a moment apart do not.
-        pending = stored.filter(
-            status=WebhookEvent.Status.PENDING, received_at__lt=timezone.now() - REQUEUE_AFTER
-        ).values_list("pk", flat=True)
-        for pk in pending:
-            enqueue(pk)
-        return StoreResult(event=None, created=False)
-    return StoreResult(event=event, created=True)
+    pk, deliveries, status, received_at = row
+    if deliveries == 1:
+        event.pk = pk
+        event._state.adding = False
+        event._state.db = connection.alias
+        transaction.on_commit(lambda: _after_commit(event))
+        return StoreResult(event=event, created=True)
+    # Telnyx redelivers what it thinks we missed: if it is still waiting here a while after
+    # it arrived (its task lost in a broker outage, say), queue it again rather than leave it
+    # to a rescue. Deliveries racing each other a moment apart do not.
+    if status == WebhookEvent.Status.PENDING and received_at < timezone.now() - REQUEUE_AFTER:
+        transaction.on_commit(lambda: enqueue(pk))
+    return StoreResult(event=None, created=False)
 
 
 def _after_commit(event):

@@ -229,8 +229,10 @@ class Command(models.Model):
                 name="telnyx_ivr_command_to_roll_up",
                 condition=models.Q(rolled_up=False),
             ),
+            # A call's next command to send, and the rescue loop's question: only pending
+            # commands are in it, so neither reads more as a call's history grows.
             models.Index(
-                fields=["created_at"],
+                fields=["call", "created_at"],
                 name="telnyx_ivr_command_pending",
                 condition=models.Q(status="pending"),
             ),
