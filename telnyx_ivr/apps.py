@@ -8,9 +8,18 @@ class TelnyxIvrConfig(AppConfig):
 
     def ready(self):
         from celery.signals import worker_ready
+        from django.core.signals import request_finished, request_started
 
         from . import checks  # noqa: F401  (registers the system checks)
-        from .dispatch import start_rescuer
+        from .dispatch import after_response, start_rescuer
+
+        # Events stored while answering a request are published once it is answered.
+        request_started.connect(
+            after_response.request_started, weak=False, dispatch_uid="telnyx_ivr.collect"
+        )
+        request_finished.connect(
+            after_response.request_finished, weak=False, dispatch_uid="telnyx_ivr.publish"
+        )
 
         # Every worker rescues what the queue did not deliver (telnyx_ivr.dispatch).
         worker_ready.connect(start_rescuer, weak=False, dispatch_uid="telnyx_ivr.rescuer")

@@ -4,7 +4,7 @@ The tasks are ``@shared_task``s: they go to whichever Celery app is current. A h
 imports its own app (the ``from .celery import app as celery_app`` line in its package's
 ``__init__.py``), or whose app has no broker URL, gets Celery's fallback, which publishes to
 ``amqp://guest@localhost//``: webhooks are answered "stored" and never processed, with no error
-anywhere. The system checks and each queued event ask ``broker_problem()``.
+anywhere. The system checks ask ``broker_problem()``, and so does queueing events.
 """
 
 import logging
@@ -40,7 +40,8 @@ def broker_problem():
 
 def log_problem():
     """Log ``broker_problem()`` as an error, for processes that run no system checks
-    (gunicorn, the worker): called each time an event is queued."""
+    (gunicorn, the worker): called as events are queued (dispatch.enqueue, at most every
+    BROKER_CHECK_SECONDS)."""
     found = broker_problem()
     if found:
         logger.error("%s %s", *found)

@@ -27,6 +27,19 @@ DATABASE_RETRY = {
 def process_event(event_pk, queued_at=None):
     """Process one stored webhook event. Safe to run twice: processed events are skipped,
     and commands already sent are not sent again."""
+    _process(event_pk, queued_at)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True, **DATABASE_RETRY)
+def process_events(events):
+    """Process stored webhook events in the order given: ``[(event_pk, queued_at), ...]``,
+    the ones the web process had waiting when it published (see dispatch.Publisher). Run
+    again after a database error, it skips those already processed."""
+    for event_pk, queued_at in events:
+        _process(event_pk, queued_at)
+
+
+def _process(event_pk, queued_at):
     wait_ms = (time.time() - queued_at) * 1000 if queued_at else None
     try:
         process_stored_event(event_pk, queue_wait_ms=wait_ms)

@@ -159,8 +159,8 @@ def test_events_that_waited_out_a_broker_outage_are_left_to_the_rescue_not_queue
     seen = []
 
     def record(sender=None, body=None, **kwargs):
-        if sender == "telnyx_ivr.tasks.process_event":
-            seen.append(body[0][0])
+        if sender == "telnyx_ivr.tasks.process_events":
+            seen.extend(pk for pk, _ in body[0][0])
 
     after_task_publish.connect(record, weak=False)
     try:

@@ -3,6 +3,7 @@
 import base64
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,21 +22,25 @@ from telnyx_ivr.testing import WebhookSigner, event_body
 
 URL = "/telnyx/webhook/"
 PROCESS_TASK = "telnyx_ivr.tasks.process_event"
+PROCESS_MANY_TASK = "telnyx_ivr.tasks.process_events"
 # Telnyx's own webhook bodies, copied unedited (see the README beside them).
 PAYLOADS = Path(__file__).parent / "fixtures" / "telnyx_payloads"
 
 
 @pytest.fixture
 def published():
-    """Every process_event task published to the broker, by event pk (a real Celery signal)."""
+    """Every event published to the broker for processing, by event pk, whether its task
+    carries one event or several (a real Celery signal)."""
     seen = []
     lock = threading.Lock()
 
     def record(sender=None, headers=None, body=None, **kwargs):
-        if sender == PROCESS_TASK:
-            args = body[0] if isinstance(body, tuple | list) else []
-            with lock:
+        args = body[0] if isinstance(body, tuple | list) else []
+        with lock:
+            if sender == PROCESS_TASK:
                 seen.append(args[0])
+            elif sender == PROCESS_MANY_TASK:
+                seen.extend(pk for pk, _ in args[0])
 
     publisher.wait_until_sent()  # what earlier tests queued is not this test's
     after_task_publish.connect(record, weak=False)
@@ -212,6 +217,10 @@ def test_through_a_real_http_server(live_server, signed, published):
     assert response.headers["Content-Type"] == "application/json"
     event = WebhookEvent.objects.get()
     assert event.call_control_id == "v3:live"
+    # The server's thread publishes once it has answered: a moment after the answer arrives.
+    deadline = time.monotonic() + 5
+    while not published and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert published == [event.pk]
     forged = requests.post(
         f"{live_server.url}{URL}", data=body, headers=WebhookSigner().sign(body), timeout=5
