@@ -124,16 +124,20 @@ TELNYX_IVR = {
 # --- Celery -------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is a folder on disk: nothing to install, and tasks
 # still run in a separate worker process (`celery -A project worker`), never in the request.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-if CELERY_BROKER_URL == "filesystem://":
+# It is kombu's folder transport writing each message whole (telnyx_ivr.folder_broker, which
+# project/celery.py registers under this URL's name).
+FOLDER_BROKER_URL = "telnyx-ivr-folder://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or FOLDER_BROKER_URL
+if CELERY_BROKER_URL in (FOLDER_BROKER_URL, "filesystem://"):
     _queue_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
-        # The folder is polled; kombu's default of 1 s would add a second to every step of
-        # a call (the caller hears the pause). Redis pushes instead and needs no such thing.
-        "polling_interval": 0.1,
+        # The folder is polled, and a caller waits for every poll: kombu's default of 1 s
+        # would be heard at each step, and 0.1 s was half of a step's time. A look at an
+        # empty folder costs microseconds. Redis pushes instead and needs no such thing.
+        "polling_interval": 0.005,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {

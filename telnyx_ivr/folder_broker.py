@@ -8,8 +8,11 @@ body goes to a file whose name no worker takes, and is renamed to
 its final name once written: a rename within a folder is atomic, so a worker sees the whole
 message or none.
 
-A site uses it by setting ``CELERY_BROKER_TRANSPORT = "telnyx_ivr.folder_broker:Transport"``
-beside ``CELERY_BROKER_URL = "filesystem://"`` (docs/reliability.md).
+A site uses it by broker URL: ``register()``, called where the Celery app is made (so in
+every process), names it ``telnyx-ivr-folder``, and ``CELERY_BROKER_URL = URL`` picks it, with
+the transport options of ``filesystem://`` (docs/reliability.md). A URL, not
+``CELERY_BROKER_TRANSPORT``: that setting would also override any other broker URL a process
+is given (a test's, say).
 """
 
 import contextlib
@@ -18,7 +21,7 @@ import uuid
 from time import monotonic
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
@@ -42,3 +45,12 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+ALIAS = "telnyx-ivr-folder"
+URL = f"{ALIAS}://"
+
+
+def register():
+    """Let ``URL`` name this transport in this process (kombu's table of transport names)."""
+    TRANSPORT_ALIASES[ALIAS] = f"{__name__}:Transport"

@@ -73,3 +73,22 @@ def test_kombus_own_folder_transport_hands_out_the_empty_file(tmp_path):
     # the subclass can go.
     during, _ = take_while_writing(tmp_path, "filesystem")
     assert isinstance(during, json.JSONDecodeError)
+
+
+def test_the_example_projects_default_broker_url_names_this_transport(tmp_path):
+    """No CELERY_BROKER_URL: the example project's URL reaches this transport, in any process
+    that made the Celery app (project/celery.py registers the name), and a message goes
+    through it whole."""
+    from django.conf import settings
+
+    import project.celery  # noqa: F401  (what every process of the example project imports)
+
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    connection = Connection(settings.FOLDER_BROKER_URL, transport_options=options)
+    try:
+        assert type(connection.transport) is Transport
+        chan = connection.channel()
+        chan._put(QUEUE, {"body": "through the folder"})
+        assert chan._get(QUEUE) == {"body": "through the folder"}
+    finally:
+        connection.release()
