@@ -5,6 +5,7 @@ runner (Celery task) locks the call, calls ``decide``, stores the state, steps a
 in one transaction, then sends the commands. docs/engine.md explains every rule here.
 """
 
+from ..menus.conditions import node_conditions, reads_earlier_calls
 from ..menus.kinds import DTMF_KINDS, ROUTING_KINDS
 from ..telnyx import client_state as client_state_codec
 from . import render
@@ -68,6 +69,12 @@ HOST_ACTIONS = frozenset({"gather_stop", "ai_assistant_stop", "ai_assistant_add_
 MAX_ROUTING_HOPS = 16
 
 
+class ContextNeeded(Exception):
+    """``decide`` was given ``NOT_LOOKED_UP`` and reached a node that needs the lookup (an
+    office-hours node, a check of earlier calls): the runner looks up and decides again,
+    which is safe because deciding changes nothing."""
+
+
 def decide(state, menu, event, *, resolve_callable=None, now, context=None):
     """Decide what one event means for a call.
 
@@ -76,7 +83,8 @@ def decide(state, menu, event, *, resolve_callable=None, now, context=None):
     an ``EventFacts``. ``resolve_callable(dotted_path, variables) -> node_key`` serves routes
     whose target is ``callable``. ``now`` stands in for the event time when it has none.
     ``context`` (a ``CallContext``) holds what the runner looked up for the menu's checks:
-    the schedules as they are now, and the caller's previous call.
+    the schedules as they are now, and the caller's previous call; given ``NOT_LOOKED_UP``,
+    a decision that needs them raises ContextNeeded.
     The input state is never modified.
     """
     return _Run(state, menu, event, resolve_callable, now, context).run()
@@ -742,15 +750,22 @@ class _Run:
             return
         values = dict(self.state.variables)
         started = self.state.started_at or self.at
-        previous = self.context.previous_call_at
+        previous = None
+        if reads_earlier_calls(node_conditions(node)):
+            previous = self.looked_up().previous_call_at
         age = started - previous if previous is not None else None
         exit, route = condition_route(node, values, previous_call_age=age)
         self.passed.append((self.state.node, exit))
         self.follow(route, outcome=exit)
 
+    def looked_up(self):
+        if not self.context.looked_up:
+            raise ContextNeeded(self.state.node)
+        return self.context
+
     def schedule_data(self, key):
         """The schedule ``key`` as the runner found it now, else as the menu was published."""
-        data = self.context.schedules.get(key)
+        data = self.looked_up().schedules.get(key)
         if data is None:
             data = (self.menu.get("schedules") or {}).get(key)
         if data is None:

@@ -24,7 +24,7 @@ from ..models import Call, CallStep, Command, WebhookEvent
 from ..telnyx.client import get_client, redact_body
 from ..telnyx.errors import CallAlreadyEndedError, CommandValidationError, TelnyxError
 from . import core
-from .state import ENDED, CallState, EventFacts
+from .state import ENDED, NOT_LOOKED_UP, CallState, EventFacts
 
 logger = logging.getLogger("telnyx_ivr.engine")
 
@@ -54,18 +54,21 @@ def process_event(event_pk, *, queue_wait_ms=None):
     if event is None:
         logger.error("Webhook event %s no longer exists; nothing to process", event_pk)
         return None
-    if queue_wait_ms is not None and event.queue_wait_ms is None:
+    call_pk = None
+    # The queue's wait goes with the row's update when the event is applied here (one write
+    # less per step), or on its own when another task got to the event first.
+    waits = {event.pk: queue_wait_ms} if queue_wait_ms is not None else {}
+    if event.status == WebhookEvent.Status.PENDING:
+        if event.call_control_id:
+            call_pk, signals = apply_pending_events(event.call_control_id, waits)
+            _send_signals(signals)
+        else:
+            _finish(event, WebhookEvent.Status.PROCESSED, "", waits=waits)
+    elif waits and event.queue_wait_ms is None:
         WebhookEvent.objects.filter(pk=event.pk, queue_wait_ms=None).update(
             queue_wait_ms=queue_wait_ms
         )
-    call_pk = None
-    if event.status == WebhookEvent.Status.PENDING:
-        if event.call_control_id:
-            call_pk, signals = apply_pending_events(event.call_control_id)
-            _send_signals(signals)
-        else:
-            _finish(event, WebhookEvent.Status.PROCESSED, "")
-    elif event.call_control_id:
+    if event.status != WebhookEvent.Status.PENDING and event.call_control_id:
         # Already applied, perhaps by a worker that died before sending: send what is left.
         call_pk = (
             Call.objects.filter(call_control_id=event.call_control_id)
@@ -78,10 +81,12 @@ def process_event(event_pk, *, queue_wait_ms=None):
     return event
 
 
-def apply_pending_events(call_control_id):
+def apply_pending_events(call_control_id, waits=None):
     """Lock the call (creating it on its first event) and apply its pending events in the
     order they occurred, each in a savepoint: one failing event is marked failed with its
-    error and the rest still apply. Returns the call's pk and the signals to send."""
+    error and the rest still apply. ``waits`` maps event pks to their queue wait (ms), stored
+    with them. Returns the call's pk and the signals to send."""
+    waits = waits or {}
     signals = []
     with transaction.atomic():
         call = _lock_call(call_control_id)
@@ -93,10 +98,11 @@ def apply_pending_events(call_control_id):
                 with transaction.atomic():
                     new_signals, note = _apply(call, event)
                     signals.extend(new_signals)
-                    _finish(event, WebhookEvent.Status.PROCESSED, "", note)
+                    _finish(event, WebhookEvent.Status.PROCESSED, "", note, waits=waits)
             except Exception as exc:  # one bad event must not block the call's others
                 logger.exception("Failed to process event %s", event.event_id)
-                _finish(event, WebhookEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
+                error = f"{type(exc).__name__}: {exc}"
+                _finish(event, WebhookEvent.Status.FAILED, error, waits=waits)
                 call.refresh_from_db()
                 _fail_call(call, f"the engine could not process {event.event_type}")
     return call.pk, signals
@@ -122,18 +128,23 @@ def _apply(call, event):
         payload=event.event_payload,
         client_state=event.client_state,
     )
-    state = CallState.from_dict(call.state) if call.state else None
     if event.event_type == "call.initiated" and call.menu_version_id is None:
         _choose_menu(call, event.event_payload)
     menu = call.menu_version.definition if call.menu_version_id else None
-    decision = core.decide(
-        state,
-        menu,
-        facts,
-        resolve_callable=resolve_callable,
-        now=timezone.now(),
-        context=call_context(call, menu),
-    )
+    now = timezone.now()
+
+    def decide(context):
+        state = CallState.from_dict(call.state) if call.state else None
+        return core.decide(
+            state, menu, facts, resolve_callable=resolve_callable, now=now, context=context
+        )
+
+    # Most steps reach no office-hours node and no check of earlier calls: their lookups
+    # are made only for the steps that do.
+    try:
+        decision = decide(NOT_LOOKED_UP)
+    except core.ContextNeeded:
+        decision = decide(call_context(call, menu))
     _store_state(call, decision.state, event.event_payload)
     for record in decision.steps:
         _store_step(call, record)
@@ -238,9 +249,14 @@ def _store_step(call, record):
     step.save()
 
 
-def _finish(event, status, error, note=""):
+def _finish(event, status, error, note="", waits=None):
+    wait = (waits or {}).get(event.pk)
     WebhookEvent.objects.filter(pk=event.pk).update(
-        status=status, error=error, note=note[:2000], processed_at=timezone.now()
+        status=status,
+        error=error,
+        note=note[:2000],
+        processed_at=timezone.now(),
+        **({"queue_wait_ms": wait} if wait is not None and event.queue_wait_ms is None else {}),
     )
 
 

@@ -138,6 +138,12 @@ class CallContext:
 
     schedules: dict = field(default_factory=dict)
     previous_call_at: datetime | None = None
+    # False: the runner has not looked anything up yet, and a node that needs it raises
+    # core.ContextNeeded, so the runner queries only for the steps that reach a check.
+    looked_up: bool = True
+
+
+NOT_LOOKED_UP = CallContext(looked_up=False)
 
 
 @dataclass(frozen=True)

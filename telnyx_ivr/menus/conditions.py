@@ -6,8 +6,13 @@ from .kinds import FIELDLESS_OPS
 def conditions_of(definition):
     """Every condition of every route of ``definition``."""
     for node in (definition.get("nodes") or {}).values():
-        for route in node.get("routes") or []:
-            yield from route.get("conditions") or []
+        yield from node_conditions(node)
+
+
+def node_conditions(node):
+    """Every condition of every route of one node."""
+    for route in node.get("routes") or []:
+        yield from route.get("conditions") or []
 
 
 def asks_for_earlier_calls(definition):
