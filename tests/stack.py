@@ -78,8 +78,9 @@ class RedisServer:
 
 
 class ProductionServer:
-    def __init__(self, var_dir, log_path, public_key):
+    def __init__(self, var_dir, log_path, public_key, workers=2):
         self.port = free_port()
+        self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
         self.static_root = var_dir / "static"
         self.env = {k: v for k, v in os.environ.items() if k not in SESSION_ONLY}
@@ -111,7 +112,7 @@ class ProductionServer:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "project.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "2"],
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + START_SECONDS
