@@ -33,11 +33,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+from tests.stack import own_database  # noqa: E402  (after the path is set)
 
 BENCH_DB = "telnyx_ivr_bench_ingest"
 PATHS = {"webhook": "/telnyx/webhook/", "bare": "/bench/bare/", "floor": "/bench/floor/"}
@@ -58,17 +59,7 @@ def main():
         parser.error("--rounds and --seconds at least 1, --connections at least --threads")
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
-    server = os.environ.get("DATABASE_URL", "")
-    if not server.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL to a PostgreSQL server: the run is about the production stack.")
-    parts = urlsplit(server)
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-    import psycopg
-
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    own_database(BENCH_DB)
 
     import django
 

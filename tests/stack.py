@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -26,6 +27,22 @@ SESSION_ONLY = (
     "IVR_SIMULATOR_WEBHOOK_URL",
     "DJANGO_DEBUG",
 )
+
+
+def own_database(name):
+    """Point DATABASE_URL at a database ``name`` of its own, dropped and made anew, on the
+    PostgreSQL server DATABASE_URL names: for bench/ scripts, whose runs are about the
+    production stack. Call before Django is set up. Exits saying so without PostgreSQL."""
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL", "")
+    if not server.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server: the run is about the production stack.")
+    parts = urlsplit(server)
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 class StackError(RuntimeError):
