@@ -152,6 +152,10 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # Keep reconnecting to a broker that went away, however long it is gone.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or "celery"
+# Celery closes the worker's database connections around every task unless told to keep
+# them: a new PostgreSQL connection per call step cost more than the step's queries. Kept,
+# the IVR's tasks check them first (CONN_MAX_AGE, CONN_HEALTH_CHECKS), as a request would.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -148,18 +148,23 @@ def _apply(call, event):
     _store_state(call, decision.state, event.event_payload)
     for record in decision.steps:
         _store_step(call, record)
-    for position, spec in enumerate(decision.commands):
-        Command.objects.get_or_create(
-            command_id=command_id_for(event.event_id, position),
-            defaults={
-                "call": call,
-                "event": event,
-                "position": position,
-                "action": spec.action,
-                "body": redact_body(spec.action, spec.params),
-                "params": spec.params,
-            },
-        )
+    # One INSERT for them all; deciding the event again makes the same ids, which the
+    # unique command_id turns into nothing.
+    Command.objects.bulk_create(
+        [
+            Command(
+                command_id=command_id_for(event.event_id, position),
+                call=call,
+                event=event,
+                position=position,
+                action=spec.action,
+                body=redact_body(spec.action, spec.params),
+                params=spec.params,
+            )
+            for position, spec in enumerate(decision.commands)
+        ],
+        ignore_conflicts=True,
+    )
     if decision.ignored:
         note = f"ignored: {decision.ignored_reason}"
     else:  # the core's note starts with the event type, which the row has already
@@ -275,6 +280,10 @@ def send_pending_commands(call_pk):
     than RETRY_GIVE_UP_SECONDS, or parameters Telnyx would reject) goes to the core's
     ``command_failed``, whose fallback commands are stored and sent here in turn.
     """
+    # Most key presses store no command: that needs no lock. A command stored after this
+    # look is sent by whoever stored it.
+    if not Command.objects.filter(call_id=call_pk, status=Command.Status.PENDING).exists():
+        return
     signals, retry_later, client = [], None, None
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_pk)
