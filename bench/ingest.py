@@ -108,8 +108,10 @@ def main():
                 found = _wrk(web.url, name, files, args)
                 after = _cpu_seconds(web, redis)
                 found["cpu_ms"] = {
-                    part: (after[part] - before.get(part, 0.0)) * 1000 / max(found["requests"], 1)
-                    for part in after
+                    part: sum(cpu - before[part].get(pid, 0.0) for pid, cpu in used.items())
+                    * 1000
+                    / max(found["requests"], 1)
+                    for part, used in after.items()
                 }
                 results[name].append(found)
                 print(
@@ -152,15 +154,15 @@ def _cpu_seconds(web, redis):
         "postgres": [psutil.Process(pid) for pid in backends],
         "redis": [psutil.Process(redis.process.pid)],
     }
-    used = {}
+    used = {}  # part -> {pid: CPU seconds}: a backend that ends between two looks drops out
     for part, processes in parts.items():
-        used[part] = 0.0
+        used[part] = {}
         for process in processes:
             try:
                 times = process.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            used[part] += times.user + times.system
+            used[part][process.pid] = times.user + times.system
     return used
 
 

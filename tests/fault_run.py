@@ -381,10 +381,16 @@ def _play(plan, sim, lines, redis, workers, report, say):
                 sim.hang_up(call)
         time.sleep(0.2)
     timeline.join()
+    record_calls(report, calls, len(given_up), began)
+
+
+def record_calls(report, calls, given_up, began):
+    """The calls' part of ``report``: how long they took (since ``began``, a monotonic
+    time), how many there were, ended and given up, and the ones that had not ended."""
     report.seconds = time.monotonic() - began
     report.calls = len(calls)
     report.calls_ended = sum(call.outcome is not None for call in calls)
-    report.calls_given_up = len(given_up)
+    report.calls_given_up = given_up
     report.call_ids = [call.call_control_id for call in calls]
     unended = [call.call_control_id for call in calls if call.outcome is None]
     if unended:

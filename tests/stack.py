@@ -94,54 +94,39 @@ class RedisServer:
         self.process.send_signal(signal.SIGCONT)
 
 
-class ProductionServer:
-    def __init__(self, var_dir, log_path, public_key, workers=2):
+class ServerProcess:
+    """A web server child process on a free loopback port, answering once it serves the
+    admin's login page; stopped by its PID. Subclasses say the command line."""
+
+    label = "server"
+
+    def __init__(self, log_path, env):
         self.port = free_port()
-        self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
-        self.static_root = var_dir / "static"
-        self.env = {k: v for k, v in os.environ.items() if k not in SESSION_ONLY}
-        self.env.update(
-            DATABASE_URL=database_url(),
-            DJANGO_DEBUG="false",
-            DJANGO_SECRET_KEY="production-test-" + "k" * 40,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1",
-            IVR_VAR_DIR=str(var_dir),
-            TELNYX_API_KEY="KEY_production_test",
-            TELNYX_PUBLIC_KEY=public_key,
-            PYTHONUNBUFFERED="1",
-        )
         self.log_path = log_path
+        self.env = env
         self.process = None
 
-    def collectstatic(self):
-        done = subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--no-input"],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    def command(self):
+        raise NotImplementedError
 
     def start(self):
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "project.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            self.command(), cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise StackError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+                raise StackError(
+                    f"{self.label} exited with {self.process.returncode}:\n{self.log()}"
+                )
             try:
                 requests.get(self.url + "/admin/login/", timeout=5)
                 return self
             except requests.RequestException:  # not listening yet, or its workers still booting
                 time.sleep(0.2)
-        raise StackError(f"gunicorn did not answer within {START_SECONDS} s:\n{self.log()}")
+        raise StackError(f"{self.label} did not answer within {START_SECONDS} s:\n{self.log()}")
 
     def log(self):
         return self.log_path.read_text(errors="replace")
@@ -156,6 +141,43 @@ class ProductionServer:
                 self.process.wait()
         if self.process:
             self._log.close()
+
+
+class ProductionServer(ServerProcess):
+    """The example project under gunicorn with DEBUG off, as compose runs it."""
+
+    label = "gunicorn"
+
+    def __init__(self, var_dir, log_path, public_key, workers=2):
+        env = {k: v for k, v in os.environ.items() if k not in SESSION_ONLY}
+        super().__init__(log_path, env)
+        self.workers = workers
+        self.static_root = var_dir / "static"
+        self.env.update(
+            DATABASE_URL=database_url(),
+            DJANGO_DEBUG="false",
+            DJANGO_SECRET_KEY="production-test-" + "k" * 40,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            IVR_VAR_DIR=str(var_dir),
+            TELNYX_API_KEY="KEY_production_test",
+            TELNYX_PUBLIC_KEY=public_key,
+            PYTHONUNBUFFERED="1",
+        )
+
+    def command(self):
+        return [sys.executable, "-m", "gunicorn", "project.wsgi:application",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]  # fmt: skip
+
+    def collectstatic(self):
+        done = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
     def logged_in(self, username):
         session = requests.Session()
