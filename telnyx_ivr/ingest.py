@@ -1,5 +1,6 @@
 """Store a verified webhook event exactly once and queue its processing after commit."""
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,10 +92,8 @@ def _store(parsed):
         payload=parsed.body,
     )
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                row = insert_or_count(event)
-        else:
+        in_host_transaction = connection.in_atomic_block
+        with transaction.atomic() if in_host_transaction else contextlib.nullcontext():
             row = insert_or_count(event)
     except (DataError, IntegrityError) as exc:
         raise UnstorableEvent(str(exc).strip()) from exc
