@@ -453,7 +453,7 @@ def _play(config, sim, lines, scheduler, report):
     PATIENCE_SECONDS hangs up: given up); returns (calls, most calls in progress at once)."""
     from turn_stack import TurnCaller
 
-    from tests.fault_run import PATIENCE_SECONDS, _last_heard, _silent_for, record_calls
+    from tests.fault_run import PATIENCE_SECONDS, record_calls, wait_for_calls
 
     n, spread = config["calls"], config["spread"]
     calls = []
@@ -486,17 +486,7 @@ def _play(config, sim, lines, scheduler, report):
         caller.call = call
         calls.append(call)
         time.sleep(max(began + (index + 1) * spread / n - time.monotonic(), 0))
-    deadline = began + config["deadline"]
-    given_up = {}
-    while time.monotonic() < deadline:
-        waiting = [call for call in calls if not call.settled]
-        if not waiting:
-            break
-        for call in waiting:
-            if call.outcome is None and _silent_for(call) > PATIENCE_SECONDS:
-                given_up[call.call_control_id] = _last_heard(call)
-                sim.hang_up(call)
-        time.sleep(0.2)
+    given_up = wait_for_calls(sim, calls, began + config["deadline"])
     report.problems.extend(list(given_up.values())[:SHOWN_GIVEN_UP])
     if len(given_up) > SHOWN_GIVEN_UP:
         report.problems.append(

@@ -368,20 +368,27 @@ def _play(plan, sim, lines, redis, workers, report, say):
             )
         )
         time.sleep(plan.spread_seconds / plan.calls)
-    deadline = began + plan.deadline_seconds
-    given_up = set()
+    given_up = wait_for_calls(sim, calls, began + plan.deadline_seconds)
+    report.problems.extend(given_up.values())
+    timeline.join()
+    record_calls(report, calls, len(given_up), began)
+
+
+def wait_for_calls(sim, calls, deadline):
+    """Wait until every call has settled or ``deadline`` (monotonic) has passed; a caller
+    who hears nothing for PATIENCE_SECONDS hangs up. Returns {call id: what they last
+    heard} for the callers who gave up."""
+    given_up = {}
     while time.monotonic() < deadline:
         waiting = [call for call in calls if not call.settled]
         if not waiting:
             break
         for call in waiting:
             if call.outcome is None and _silent_for(call) > PATIENCE_SECONDS:
-                given_up.add(call.call_control_id)
-                report.problems.append(_last_heard(call))
+                given_up[call.call_control_id] = _last_heard(call)
                 sim.hang_up(call)
         time.sleep(0.2)
-    timeline.join()
-    record_calls(report, calls, len(given_up), began)
+    return given_up
 
 
 def record_calls(report, calls, given_up, began):
