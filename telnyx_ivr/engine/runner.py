@@ -146,8 +146,7 @@ def _apply(call, event):
     except core.ContextNeeded:
         decision = decide(call_context(call, menu))
     _store_state(call, decision.state, event.event_payload)
-    for record in decision.steps:
-        _store_step(call, record)
+    _store_steps(call, decision.steps)
     # One INSERT for them all; deciding the event again makes the same ids, which the
     # unique command_id turns into nothing.
     Command.objects.bulk_create(
@@ -234,12 +233,32 @@ def _fail_call(call, reason):
         _store_state(call, state, {})
 
 
-def _store_step(call, record):
-    step, _ = CallStep.objects.get_or_create(
-        call=call,
-        step=record.step,
-        defaults={"node_key": record.node, "node_kind": record.node_kind, "started_at": record.at},
-    )
+def _store_steps(call, records):
+    """Write the call log's step rows that a decision opened or closed: one SELECT for the
+    rows that exist, then one INSERT or UPDATE a row. The call's lock is held, so no other
+    worker writes this call's steps meanwhile."""
+    if not records:
+        return
+    existing = CallStep.objects.filter(call=call, step__in={record.step for record in records})
+    steps = {step.step: step for step in existing}
+    touched = {}
+    for record in records:
+        step = steps.get(record.step)
+        if step is None:
+            step = steps[record.step] = CallStep(
+                call=call,
+                step=record.step,
+                node_key=record.node,
+                node_kind=record.node_kind,
+                started_at=record.at,
+            )
+        _record_on_step(step, record)
+        touched[record.step] = step
+    for step in touched.values():
+        step.save()
+
+
+def _record_on_step(step, record):
     step.tries = max(step.tries, record.tries)
     if record.kind == "closed":
         step.ended_at = record.at
@@ -251,7 +270,6 @@ def _store_step(call, record):
             step.result = record.result
     elif record.kind == "retried" and record.digits is not None:
         step.digits = record.digits
-    step.save()
 
 
 def _finish(event, status, error, note="", waits=None):
@@ -355,8 +373,7 @@ def _fall_back(call, failed, reason, *, http_status):
         now=timezone.now(),
     )
     _store_state(call, decision.state, {})
-    for record in decision.steps:
-        _store_step(call, record)
+    _store_steps(call, decision.steps)
     if decision.commands:  # the menu's own flow is over: nothing of it may follow the fallback
         call.commands.filter(status=Command.Status.PENDING).update(
             status=Command.Status.CANCELLED, params=None, error="replaced by the fallback"
