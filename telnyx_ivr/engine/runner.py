@@ -240,8 +240,8 @@ def _store_steps(call, records):
     if not records:
         return
     existing = CallStep.objects.filter(call=call, step__in={record.step for record in records})
+    # Every row selected belongs to a record, so every row in ``steps`` is written below.
     steps = {step.step: step for step in existing}
-    touched = {}
     for record in records:
         step = steps.get(record.step)
         if step is None:
@@ -253,8 +253,7 @@ def _store_steps(call, records):
                 started_at=record.at,
             )
         _record_on_step(step, record)
-        touched[record.step] = step
-    for step in touched.values():
+    for step in steps.values():
         step.save()
 
 
