@@ -7,6 +7,8 @@ step can be inspected. tests/test_engine_integration.py runs the same through a 
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from telnyx_ivr import signals
 from telnyx_ivr.engine.runner import (
@@ -122,6 +124,23 @@ def test_events_of_a_call_are_applied_in_the_order_they_occurred(api, classic, c
 
     statuses = dict(WebhookEvent.objects.values_list("event_type", "status"))
     assert statuses["call.answered"] == statuses["call.hangup"] == "processed"
+    assert Call.objects.get().status == "ended"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_applies_cleanly_takes_no_savepoint(api, classic, caller):
+    # A savepoint per event is two round trips; only a batch in which an event fails needs
+    # them (tests/test_reprocess.py shows that one).
+    caller.deliver("call.initiated", direction="incoming")
+    answered = caller.reply_to(api.requests[-1].json, "call.answered", process=False)
+    hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
+
+    with CaptureQueriesContext(connection) as queries:
+        process_event(hangup.pk)
+
+    assert [q["sql"] for q in queries if "SAVEPOINT" in q["sql"].upper()] == []
+    statuses = WebhookEvent.objects.filter(pk__in=[answered.pk, hangup.pk])
+    assert set(statuses.values_list("status", flat=True)) == {"processed"}
     assert Call.objects.get().status == "ended"
 
 

@@ -14,7 +14,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
-from telnyx_ivr.models import Command, WebhookEvent
+from telnyx_ivr.engine.runner import process_event
+from telnyx_ivr.models import Call, Command, WebhookEvent
 from telnyx_ivr.reprocessing import describe
 
 from .call_fixtures import CCID, Caller
@@ -82,6 +83,27 @@ def answered_fails(api, classic, caller):
     assert REFUSAL in event.error
     assert [r.action for r in api.requests] == ["answer"]
     return event
+
+
+@pytest.mark.django_db
+def test_an_event_refused_in_a_batch_fails_alone_and_the_later_ones_apply(api, classic, caller):
+    caller.deliver("call.initiated", direction="incoming")
+    answered = caller.reply_to(api.requests[-1].json, "call.answered", process=False)
+    hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
+
+    with commands_refused():  # call.answered stores a gather; call.hangup stores nothing
+        process_event(hangup.pk)  # one worker applies both, oldest first
+
+    answered.refresh_from_db()
+    hangup.refresh_from_db()
+    assert (answered.status, hangup.status) == ("failed", "processed")
+    assert REFUSAL in answered.error
+    assert hangup.error == ""
+    call = Call.objects.get()
+    assert call.status == "ended"
+    assert call.failure == "the engine could not process call.answered"
+    assert not Command.objects.filter(event=answered).exists()
+    assert [r.action for r in api.requests] == ["answer"]
 
 
 # --- manage.py ivr_reprocess -------------------------------------------------------------------

@@ -54,21 +54,25 @@ def process_event(event_pk, *, queue_wait_ms=None):
     if event is None:
         logger.error("Webhook event %s no longer exists; nothing to process", event_pk)
         return None
-    call_pk = None
+    call_pk, stored_commands = None, False
     # The queue's wait goes with the row's update when the event is applied here (one write
     # less per step), or on its own when another task got to the event first.
     waits = {event.pk: queue_wait_ms} if queue_wait_ms is not None else {}
     if event.status == WebhookEvent.Status.PENDING:
         if event.call_control_id:
-            call_pk, signals = apply_pending_events(event.call_control_id, waits)
-            _send_signals(signals)
+            applied = apply_pending_events(event.call_control_id, waits)
+            _send_signals(applied.signals)
+            call_pk, stored_commands = applied.call_pk, applied.stored_commands
+            # Another worker may have applied it between the first read and the lock.
+            event = applied.events.get(event.pk) or _reread(event)
         else:
             _finish(event, WebhookEvent.Status.PROCESSED, "", waits=waits)
     elif waits and event.queue_wait_ms is None:
         WebhookEvent.objects.filter(pk=event.pk, queue_wait_ms=None).update(
             queue_wait_ms=queue_wait_ms
         )
-    if event.status != WebhookEvent.Status.PENDING and event.call_control_id:
+        event.queue_wait_ms = queue_wait_ms
+    if call_pk is None and event.call_control_id:
         # Already applied, perhaps by a worker that died before sending: send what is left.
         call_pk = (
             Call.objects.filter(call_control_id=event.call_control_id)
@@ -76,40 +80,78 @@ def process_event(event_pk, *, queue_wait_ms=None):
             .first()
         )
     if call_pk is not None:
-        send_pending_commands(call_pk)
+        send_pending_commands(call_pk, known_pending=stored_commands)
+    return event
+
+
+def _reread(event):
     event.refresh_from_db()
     return event
 
 
+@dataclass
+class Applied:
+    """What apply_pending_events did: the call, the events it finished (by pk, as now
+    stored), the signals to send, and whether it stored commands to send."""
+
+    call_pk: int
+    events: dict
+    signals: list
+    stored_commands: bool
+
+
 def apply_pending_events(call_control_id, waits=None):
     """Lock the call (creating it on its first event) and apply its pending events in the
-    order they occurred, each in a savepoint: one failing event is marked failed with its
-    error and the rest still apply. ``waits`` maps event pks to their queue wait (ms), stored
-    with them. Returns the call's pk and the signals to send."""
-    waits = waits or {}
-    signals = []
-    with transaction.atomic():
-        call = _lock_call(call_control_id)
-        pending = WebhookEvent.objects.filter(
-            call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
-        ).order_by("occurred_at", "received_at", "pk")
-        for event in pending:
-            try:
-                with transaction.atomic():
-                    new_signals, note = _apply(call, event)
-                    signals.extend(new_signals)
-                    _finish(event, WebhookEvent.Status.PROCESSED, "", note, waits=waits)
-            except Exception as exc:  # one bad event must not block the call's others
-                logger.exception("Failed to process event %s", event.event_id)
-                error = f"{type(exc).__name__}: {exc}"
-                _finish(event, WebhookEvent.Status.FAILED, error, waits=waits)
-                call.refresh_from_db()
-                _fail_call(call, f"the engine could not process {event.event_type}")
-    return call.pk, signals
+    order they occurred. ``waits`` maps event pks to their queue wait (ms), stored with
+    them. Returns an ``Applied``.
+
+    One failing event is marked failed with its error, and the rest still apply. Finding
+    that out needs a savepoint around each event; they cost two round trips each, and almost
+    every batch succeeds, so a batch is first applied without them and, when an event
+    raises, rolled back and applied again with them.
+    """
+    try:
+        with transaction.atomic():
+            return _apply_batch(call_control_id, waits or {}, isolate=False)
+    except Exception:  # the second pass records which event failed, and why
+        with transaction.atomic():
+            return _apply_batch(call_control_id, waits or {}, isolate=True)
+
+
+def _apply_batch(call_control_id, waits, *, isolate):
+    call = _lock_call(call_control_id)
+    applied = Applied(call_pk=call.pk, events={}, signals=[], stored_commands=False)
+    pending = WebhookEvent.objects.filter(
+        call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
+    ).order_by("occurred_at", "received_at", "pk")
+    for event in pending:
+        if not isolate:
+            _apply_one(call, event, waits, applied)
+            continue
+        try:
+            with transaction.atomic():
+                _apply_one(call, event, waits, applied)
+        except Exception as exc:  # one bad event must not block the call's others
+            logger.exception("Failed to process event %s", event.event_id)
+            error = f"{type(exc).__name__}: {exc}"
+            _finish(event, WebhookEvent.Status.FAILED, error, waits=waits)
+            applied.events[event.pk] = event
+            call.refresh_from_db()
+            _fail_call(call, f"the engine could not process {event.event_type}")
+    return applied
+
+
+def _apply_one(call, event, waits, applied):
+    signals, note, commands = _apply(call, event)
+    # Kept only once the event's savepoint (if any) is through: a failure drops them.
+    _finish(event, WebhookEvent.Status.PROCESSED, "", note, waits=waits)
+    applied.signals.extend(signals)
+    applied.events[event.pk] = event
+    applied.stored_commands = applied.stored_commands or commands
 
 
 def _lock_call(call_control_id):
-    call = Call.objects.select_for_update().filter(call_control_id=call_control_id).first()
+    call = _locking(Call.objects).filter(call_control_id=call_control_id).first()
     if call is not None:
         return call
     try:
@@ -117,7 +159,13 @@ def _lock_call(call_control_id):
             Call.objects.create(call_control_id=call_control_id)
     except IntegrityError:
         pass  # another worker created it first; its row is what we lock below
-    return Call.objects.select_for_update().get(call_control_id=call_control_id)
+    return _locking(Call.objects).get(call_control_id=call_control_id)
+
+
+def _locking(calls):
+    """Lock the call's row (only it: a menu version is shared by every call) and read its
+    menu version in the same round trip, since every step needs the definition."""
+    return calls.select_for_update(of=("self",)).select_related("menu_version")
 
 
 def _apply(call, event):
@@ -168,7 +216,8 @@ def _apply(call, event):
         note = f"ignored: {decision.ignored_reason}"
     else:  # the core's note starts with the event type, which the row has already
         note = decision.note.removeprefix(event.event_type).removeprefix("; ")
-    return [(name, call, data) for name, data in decision.signals], note
+    signals = [(name, call, data) for name, data in decision.signals]
+    return signals, note, bool(decision.commands)
 
 
 def _choose_menu(call, payload):
@@ -272,14 +321,15 @@ def _record_on_step(step, record):
 
 
 def _finish(event, status, error, note="", waits=None):
+    """Store the event's outcome, and set it on ``event`` too, which is then as stored."""
     wait = (waits or {}).get(event.pk)
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        status=status,
-        error=error,
-        note=note[:2000],
-        processed_at=timezone.now(),
-        **({"queue_wait_ms": wait} if wait is not None and event.queue_wait_ms is None else {}),
-    )
+    fields = {"status": status, "error": error, "note": note[:2000]}
+    fields["processed_at"] = timezone.now()
+    if wait is not None and event.queue_wait_ms is None:
+        fields["queue_wait_ms"] = wait
+    WebhookEvent.objects.filter(pk=event.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(event, name, value)
 
 
 def resolve_callable(path, variables):
@@ -287,7 +337,7 @@ def resolve_callable(path, variables):
     return import_string(path)(variables)
 
 
-def send_pending_commands(call_pk):
+def send_pending_commands(call_pk, *, known_pending=False):
     """Send the call's pending commands in order, holding the call's lock.
 
     Every send is one attempt with the command's stored ``command_id``; a retryable failure
@@ -298,14 +348,17 @@ def send_pending_commands(call_pk):
     ``command_failed``, whose fallback commands are stored and sent here in turn.
     """
     # Most key presses store no command: that needs no lock. A command stored after this
-    # look is sent by whoever stored it.
-    if not Command.objects.filter(call_id=call_pk, status=Command.Status.PENDING).exists():
+    # look is sent by whoever stored it. ``known_pending``: the caller has just stored some.
+    if not known_pending and not _pending(Command.objects.filter(call_id=call_pk)).exists():
         return
     signals, retry_later, client = [], None, None
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call_pk)
-        # Fetched one by one: a command failing for good may add the fallback's commands.
-        while (command := _next_pending(call)) is not None:
+        # Nobody else stores this call's commands while its lock is held, so one read of them
+        # holds until a fallback replaces what was left.
+        queue = _queue(call)
+        while queue:
+            command = queue.pop(0)
             if call.status == Call.Status.ENDED:
                 _close_command(command, Command.Status.CANCELLED, error="the call had ended")
                 continue
@@ -324,6 +377,7 @@ def send_pending_commands(call_pk):
                 _close_command(command, Command.Status.FAILED, error=str(exc))
                 reason = f"{command.action} was refused before it was sent: {exc}"
                 signals.extend(_fall_back(call, command, reason, http_status=None))
+                queue = _queue(call)
                 continue
             except CallAlreadyEndedError as exc:
                 _record_failure(command, exc, final=True)
@@ -341,6 +395,7 @@ def send_pending_commands(call_pk):
                     break  # later commands wait: they must reach Telnyx after this one
                 reason = f"{command.action} failed: {exc}"
                 signals.extend(_fall_back(call, command, reason, http_status=exc.status_code))
+                queue = _queue(call)
                 continue
             _record_success(call, command, result)
     _send_signals(signals)
@@ -348,8 +403,12 @@ def send_pending_commands(call_pk):
         raise retry_later
 
 
-def _next_pending(call):
-    return call.commands.filter(status=Command.Status.PENDING).order_by("pk").first()
+def _pending(commands):
+    return commands.filter(status=Command.Status.PENDING)
+
+
+def _queue(call):
+    return list(_pending(call.commands.order_by("pk")))
 
 
 def fallback_command_id(failed_command_id, position):
@@ -403,8 +462,9 @@ def _record_success(call, command, result):
     command.sent_at = timezone.now()
     _close_command(command, Command.Status.SENT)
     state = core.apply_command_result(CallState.from_dict(call.state), command.action, result.data)
-    call.state = state.to_dict()
-    call.save(update_fields=["state", "updated_at"])
+    if state.to_dict() != call.state:  # most responses change nothing: no write for them
+        call.state = state.to_dict()
+        call.save(update_fields=["state", "updated_at"])
 
 
 def _record_failure(command, exc, *, final):
