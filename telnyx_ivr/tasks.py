@@ -42,7 +42,8 @@ def process_events(events):
 def _process(event_pk, queued_at):
     wait_ms = (time.time() - queued_at) * 1000 if queued_at else None
     try:
-        process_stored_event(event_pk, queue_wait_ms=wait_ms)
+        # A call another worker holds is left to it: it applies the event once it lets go.
+        process_stored_event(event_pk, queue_wait_ms=wait_ms, skip_held_call=True)
     except RetryLater as later:
         schedule_retry(later)
 

@@ -5,6 +5,7 @@ step can be inspected. tests/test_engine_integration.py runs the same through a 
 """
 
 import json
+import threading
 
 import pytest
 from django.db import connection
@@ -22,6 +23,8 @@ from telnyx_ivr.models import Call, CallStep, Command, WebhookEvent
 from telnyx_ivr.telnyx import client_state
 
 from .call_fixtures import CCID, EXAMPLES, Caller
+from .conftest import wait_for
+from .services import require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +145,43 @@ def test_a_batch_that_applies_cleanly_takes_no_savepoint(api, classic, caller):
     statuses = WebhookEvent.objects.filter(pk__in=[answered.pk, hangup.pk])
     assert set(statuses.values_list("status", flat=True)) == {"processed"}
     assert Call.objects.get().status == "ended"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_whose_call_is_held_leaves_its_event_to_the_holder(api, classic, caller):
+    require_postgres()  # SQLite has no row locks: its writers take turns instead
+    heard = []
+
+    def on_processed(sender, event, **kwargs):
+        heard.append(event.event_type)
+
+    def hold_the_call():  # a worker whose send to Telnyx takes a while
+        try:
+            process_event(answered.pk)
+        finally:
+            connection.close()
+
+    caller.deliver("call.initiated", direction="incoming")
+    answered = caller.reply_to(api.requests[-1].json, "call.answered", process=False)
+    api.enqueue(action="gather_using_speak", delay=0.4)  # within the client's read timeout
+    holder = threading.Thread(target=hold_the_call)
+    signals.webhook_event_processed.connect(on_processed)
+    try:
+        holder.start()
+        wait_for(lambda: api.requests_for("gather_using_speak"), message="the holder's send")
+        hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
+
+        left = process_event(hangup.pk, skip_held_call=True)  # as a queue task does
+        assert left.status == "pending"  # it did not wait for the lock
+        holder.join(timeout=20)
+    finally:
+        signals.webhook_event_processed.disconnect(on_processed)
+
+    assert not holder.is_alive()
+    hangup.refresh_from_db()
+    assert hangup.status == "processed"  # the holder applied it once it let go
+    assert Call.objects.get().status == "ended"
+    assert heard == ["call.answered", "call.hangup"]  # each once, by the worker applying it
 
 
 def test_unclaimed_and_outgoing_calls_are_recorded_and_left_alone(api, caller, client, signed):

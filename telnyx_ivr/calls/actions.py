@@ -14,7 +14,12 @@ import uuid
 from django.db import transaction
 
 from ..engine import core
-from ..engine.runner import COMMAND_ID_NAMESPACE, RetryLater, send_pending_commands
+from ..engine.runner import (
+    COMMAND_ID_NAMESPACE,
+    RetryLater,
+    apply_waiting,
+    send_pending_commands,
+)
 from ..engine.state import CallState
 from ..models import Call, Command
 from ..telnyx.client import redact_body
@@ -37,6 +42,14 @@ def stop_gather(call):
 
 
 def _act(call, helper):
+    try:
+        return _store_and_send(call, helper)
+    except ActionRefused:
+        apply_waiting(call.call_control_id)  # events left to this holder while it looked
+        raise
+
+
+def _store_and_send(call, helper):
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call.pk)
         decision = helper(CallState.from_dict(call.state))

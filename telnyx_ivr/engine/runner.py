@@ -4,8 +4,11 @@ call is here; everything that decides is in ``core``.
 
 Events of one call are applied one at a time because the call row is locked
 (``SELECT ... FOR UPDATE``) for the whole batch; the worker holding the lock applies every
-pending event of that call, oldest first, so a second worker with a task for the same call
-waits, then finds its event already done. Different calls never wait for each other.
+pending event of that call, oldest first. A queue task whose call is held by another worker
+does not wait for it (``SKIP LOCKED``): it leaves its event to the holder, and every holder,
+once it has let go of the call, applies the events that arrived meanwhile
+(``apply_waiting``). So a worker never sits idle behind another's send to Telnyx, and
+different calls never wait for each other.
 """
 
 import logging
@@ -45,48 +48,95 @@ class RetryLater(Exception):
     countdown: float
 
 
-def process_event(event_pk, *, queue_wait_ms=None):
+def process_event(event_pk, *, queue_wait_ms=None, skip_held_call=False):
     """Apply a stored event (and any other pending event of its call), then send commands.
 
-    Returns the event. Raises RetryLater when a command must be resent later.
+    ``skip_held_call`` (the queue's tasks): when another worker holds the event's call, leave
+    the event to it instead of waiting. Returns the event. Raises RetryLater when a command
+    must be resent later. ``webhook_event_processed`` is sent for each event applied here,
+    once its commands have gone out.
     """
     event = WebhookEvent.objects.filter(pk=event_pk).first()
     if event is None:
         logger.error("Webhook event %s no longer exists; nothing to process", event_pk)
         return None
-    call_pk, stored_commands = None, False
     # The queue's wait goes with the row's update when the event is applied here (one write
     # less per step), or on its own when another task got to the event first.
     waits = {event.pk: queue_wait_ms} if queue_wait_ms is not None else {}
-    if event.status == WebhookEvent.Status.PENDING:
-        if event.call_control_id:
-            applied = apply_pending_events(event.call_control_id, waits)
-            _send_signals(applied.signals)
-            call_pk, stored_commands = applied.call_pk, applied.stored_commands
-            # Another worker may have applied it between the first read and the lock.
-            event = applied.events.get(event.pk) or _reread(event)
-        else:
-            _finish(event, WebhookEvent.Status.PROCESSED, "", waits=waits)
-    elif waits and event.queue_wait_ms is None:
-        WebhookEvent.objects.filter(pk=event.pk, queue_wait_ms=None).update(
-            queue_wait_ms=queue_wait_ms
-        )
-        event.queue_wait_ms = queue_wait_ms
-    if call_pk is None and event.call_control_id:
-        # Already applied, perhaps by a worker that died before sending: send what is left.
-        call_pk = (
+    if event.status != WebhookEvent.Status.PENDING:
+        if waits and event.queue_wait_ms is None:
+            WebhookEvent.objects.filter(pk=event.pk, queue_wait_ms=None).update(
+                queue_wait_ms=queue_wait_ms
+            )
+            event.queue_wait_ms = queue_wait_ms
+        call_pk = event.call_control_id and (
             Call.objects.filter(call_control_id=event.call_control_id)
             .values_list("pk", flat=True)
             .first()
         )
-    if call_pk is not None:
-        send_pending_commands(call_pk, known_pending=stored_commands)
-    return event
+        if call_pk:  # applied already, perhaps by a worker that died before sending
+            send_pending_commands(call_pk)
+        return event
+    if not event.call_control_id:
+        _finish(event, WebhookEvent.Status.PROCESSED, "", waits=waits)
+        _announce([event])
+        return event
+    finished = run_call(event.call_control_id, waits, skip_held=skip_held_call)
+    # Not among them: another worker applied it between the first read and the lock, or
+    # holds the call and will.
+    return finished.get(event.pk) or _reread(event)
+
+
+def run_call(call_control_id, waits=None, *, skip_held=False):
+    """Apply the call's pending events and send its commands; again while events wait that
+    arrived meanwhile. Returns the events finished here, by pk. With ``skip_held``, a call
+    another worker holds is left to it. Raises RetryLater (once the waiting events are
+    applied) when a command must be resent later."""
+    finished, retry = {}, None
+    while True:
+        applied = apply_pending_events(call_control_id, waits, skip_held=skip_held)
+        if applied is None:
+            break  # held by another worker, which applies what waits when it lets go
+        _send_signals(applied.signals)
+        try:
+            send_pending_commands(
+                applied.call_pk, known_pending=applied.stored_commands, then_waiting=False
+            )
+        except RetryLater as later:
+            retry = later  # the retry sends every pending command of the call
+        _announce(applied.events.values())
+        finished.update(applied.events)
+        if not _events_waiting(call_control_id):
+            break
+        waits, skip_held = {}, True  # whoever holds the call now applies them
+    if retry is not None:
+        raise retry
+    return finished
+
+
+def apply_waiting(call_control_id):
+    """For whoever has just let go of the call's lock: a queue task that found the call held
+    left its event to the holder, so apply (and send) what is pending now."""
+    if _events_waiting(call_control_id):
+        run_call(call_control_id, skip_held=True)
+
+
+def _events_waiting(call_control_id):
+    return WebhookEvent.objects.filter(
+        call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
+    ).exists()
 
 
 def _reread(event):
     event.refresh_from_db()
     return event
+
+
+def _announce(events):
+    from ..signals import webhook_event_processed
+
+    for event in events:
+        webhook_event_processed.send(sender=WebhookEvent, event=event)
 
 
 @dataclass
@@ -100,10 +150,11 @@ class Applied:
     stored_commands: bool
 
 
-def apply_pending_events(call_control_id, waits=None):
+def apply_pending_events(call_control_id, waits=None, *, skip_held=False):
     """Lock the call (creating it on its first event) and apply its pending events in the
     order they occurred. ``waits`` maps event pks to their queue wait (ms), stored with
-    them. Returns an ``Applied``.
+    them. Returns an ``Applied``, or None when ``skip_held`` and another worker holds the
+    call.
 
     One failing event is marked failed with its error, and the rest still apply. Finding
     that out needs a savepoint around each event; they cost two round trips each, and almost
@@ -112,14 +163,16 @@ def apply_pending_events(call_control_id, waits=None):
     """
     try:
         with transaction.atomic():
-            return _apply_batch(call_control_id, waits or {}, isolate=False)
+            return _apply_batch(call_control_id, waits or {}, False, skip_held)
     except Exception:  # the second pass records which event failed, and why
         with transaction.atomic():
-            return _apply_batch(call_control_id, waits or {}, isolate=True)
+            return _apply_batch(call_control_id, waits or {}, True, skip_held)
 
 
-def _apply_batch(call_control_id, waits, *, isolate):
-    call = _lock_call(call_control_id)
+def _apply_batch(call_control_id, waits, isolate, skip_held):
+    call = _lock_call(call_control_id, skip_held)
+    if call is None:
+        return None
     applied = Applied(call_pk=call.pk, events={}, signals=[], stored_commands=False)
     pending = WebhookEvent.objects.filter(
         call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
@@ -150,22 +203,26 @@ def _apply_one(call, event, waits, applied):
     applied.stored_commands = applied.stored_commands or commands
 
 
-def _lock_call(call_control_id):
-    call = _locking(Call.objects).filter(call_control_id=call_control_id).first()
+def _lock_call(call_control_id, skip_held=False):
+    """The call, locked (created on its first event), or None when ``skip_held`` and
+    another worker holds it."""
+    call = _locking(skip_held).filter(call_control_id=call_control_id).first()
     if call is not None:
         return call
-    try:
+    try:  # absent, or (with skip_held) held by another worker
         with transaction.atomic():
             Call.objects.create(call_control_id=call_control_id)
-    except IntegrityError:
-        pass  # another worker created it first; its row is what we lock below
-    return _locking(Call.objects).get(call_control_id=call_control_id)
+    except IntegrityError:  # another worker has it: it created it, or holds it
+        if skip_held:
+            return None
+    return _locking(False).get(call_control_id=call_control_id)
 
 
-def _locking(calls):
+def _locking(skip_held):
     """Lock the call's row (only it: a menu version is shared by every call) and read its
     menu version in the same round trip, since every step needs the definition."""
-    return calls.select_for_update(of=("self",)).select_related("menu_version")
+    calls = Call.objects.select_for_update(of=("self",), skip_locked=skip_held)
+    return calls.select_related("menu_version")
 
 
 def _apply(call, event):
@@ -337,7 +394,7 @@ def resolve_callable(path, variables):
     return import_string(path)(variables)
 
 
-def send_pending_commands(call_pk, *, known_pending=False):
+def send_pending_commands(call_pk, *, known_pending=False, then_waiting=True):
     """Send the call's pending commands in order, holding the call's lock.
 
     Every send is one attempt with the command's stored ``command_id``; a retryable failure
@@ -346,6 +403,9 @@ def send_pending_commands(call_pk, *, known_pending=False):
     A command that fails for good (refused, out of retries, a retry that would wait longer
     than RETRY_GIVE_UP_SECONDS, or parameters Telnyx would reject) goes to the core's
     ``command_failed``, whose fallback commands are stored and sent here in turn.
+
+    Then, having let go of the call (unless ``then_waiting`` is False: the caller does it),
+    it applies the events that arrived meanwhile (``apply_waiting``).
     """
     # Most key presses store no command: that needs no lock. A command stored after this
     # look is sent by whoever stored it. ``known_pending``: the caller has just stored some.
@@ -399,6 +459,11 @@ def send_pending_commands(call_pk, *, known_pending=False):
                 continue
             _record_success(call, command, result)
     _send_signals(signals)
+    if then_waiting:
+        try:
+            apply_waiting(call.call_control_id)
+        except RetryLater as later:
+            retry_later = retry_later or later  # either sends every pending command
     if retry_later is not None:
         raise retry_later
 
