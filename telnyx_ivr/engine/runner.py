@@ -98,12 +98,14 @@ def run_call(call_control_id, waits=None, *, skip_held=False):
         if applied is None:
             break  # held by another worker, which applies what waits when it lets go
         _send_signals(applied.signals)
-        try:
-            send_pending_commands(
-                applied.call_pk, known_pending=applied.stored_commands, then_waiting=False
-            )
-        except RetryLater as later:
-            retry = later  # the retry sends every pending command of the call
+        # A batch that stored no command has nothing to send: a command pending from before
+        # has a sender already (the retry queued with it, the redelivered task of a worker
+        # that died, or a rescue loop once it is overdue).
+        if applied.stored_commands:
+            try:
+                send_pending_commands(applied.call_pk, known_pending=True, then_waiting=False)
+            except RetryLater as later:
+                retry = later  # the retry sends every pending command of the call
         _announce(applied.events.values())
         finished.update(applied.events)
         if not _events_waiting(call_control_id):
