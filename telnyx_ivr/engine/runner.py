@@ -211,7 +211,9 @@ def _lock_call(call_control_id, skip_held=False):
     call = _locking(skip_held).filter(call_control_id=call_control_id).first()
     if call is not None:
         return call
-    try:  # absent, or (with skip_held) held by another worker
+    if skip_held and Call.objects.filter(call_control_id=call_control_id).exists():
+        return None  # there, but held by another worker (one read: no failing INSERT)
+    try:
         with transaction.atomic():
             Call.objects.create(call_control_id=call_control_id)
     except IntegrityError:  # another worker has it: it created it, or holds it
