@@ -167,6 +167,7 @@ def apply_pending_events(call_control_id, waits=None, *, skip_held=False):
         with transaction.atomic():
             return _apply_batch(call_control_id, waits or {}, False, skip_held)
     except Exception:  # the second pass records which event failed, and why
+        logger.info("An event of call %s raised: applying its batch again", call_control_id)
         with transaction.atomic():
             return _apply_batch(call_control_id, waits or {}, True, skip_held)
 
