@@ -1,41 +1,26 @@
 """Environment parsing for the example project (a host site can do this however it likes)."""
 
 import os
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-_ENGINES = {
-    "postgres": "django.db.backends.postgresql",
-    "postgresql": "django.db.backends.postgresql",
-    "sqlite": "django.db.backends.sqlite3",
-}
+# dj-database-url reads many more schemes; the example project installs only these drivers.
+_SCHEMES = {"postgres", "postgresql", "sqlite"}
 
 
 def database_from_url(url):
     """Turn ``postgres://user:pass@host:port/name`` or ``sqlite:///path`` into a DATABASES entry."""
-    parts = urlsplit(url)
-    engine = _ENGINES.get(parts.scheme)
-    if engine is None:
+    scheme = urlsplit(url).scheme
+    if scheme not in _SCHEMES:
         raise ImproperlyConfigured(
-            f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///"
+            f"DATABASE_URL scheme {scheme!r} is not supported; use postgres:// or sqlite:///"
         )
-    if engine.endswith("sqlite3"):
-        name = unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
-        return {"ENGINE": engine, "NAME": name or ":memory:"}
-    config = {
-        "ENGINE": engine,
-        "NAME": unquote(parts.path.lstrip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-    }
-    options = dict(parse_qsl(parts.query))
-    if options:
-        config["OPTIONS"] = options
+    if scheme == "sqlite":
+        return dj_database_url.parse(url)
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    config["PORT"] = str(config["PORT"] or "")  # as Django's settings docs write it
     return config
 
 
