@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from .dispatch import enqueue
+from .engine.runner import RetryLater, process_stored_event
 from .models import Command, WebhookEvent
-from .processing import RetryLater, process_stored_event
 
 logger = logging.getLogger("telnyx_ivr.reprocessing")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from telnyx_ivr.engine.runner import process_event
+from telnyx_ivr.engine.runner import process_stored_event
 from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import WebhookEvent
 from telnyx_ivr.testing import event_body
@@ -55,7 +55,7 @@ class Caller:
         assert response.status_code == 200
         event = WebhookEvent.objects.get(event_id=body["data"]["id"])
         if process:
-            process_event(event.pk)
+            process_stored_event(event.pk)
             event.refresh_from_db()
         return event
 

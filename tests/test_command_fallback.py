@@ -10,7 +10,7 @@ from telnyx_ivr.calls.timeline import call_timeline
 from telnyx_ivr.engine.runner import (
     RetryLater,
     fallback_command_id,
-    process_event,
+    process_stored_event,
     send_pending_commands,
 )
 from telnyx_ivr.menus.io import import_definition
@@ -68,7 +68,7 @@ def test_three_429s_then_the_apology_and_a_hangup(api, classic, caller):
     event = answered(caller, api)
     call = Call.objects.get()
 
-    assert through_the_queue(lambda: process_event(event.pk), call.pk) == [1.0, 1.0]
+    assert through_the_queue(lambda: process_stored_event(event.pk), call.pk) == [1.0, 1.0]
 
     assert sent(api) == ["answer", *["gather_using_speak"] * 3, "speak"]
     gather = Command.objects.get(action="gather_using_speak")
@@ -112,7 +112,7 @@ def test_three_429s_then_the_apology_and_a_hangup(api, classic, caller):
     # Processing every event again sends nothing and stores nothing new.
     requests, commands = len(api.requests), set(Command.objects.values_list("command_id"))
     WebhookEvent.objects.update(status="pending")
-    process_event(event.pk)
+    process_stored_event(event.pk)
     send_pending_commands(call.pk)
     assert len(api.requests) == requests
     assert set(Command.objects.values_list("command_id")) == commands
@@ -127,7 +127,7 @@ def test_a_failure_decided_again_sends_the_same_ids(api, classic, caller, ivr_se
         api.enqueue(status=503, action="gather_using_speak", body=DOWN)
     event = answered(caller, api)
     with pytest.raises(RetryLater) as later:
-        process_event(event.pk)
+        process_stored_event(event.pk)
     call = Call.objects.get()
     gather = Command.objects.get(action="gather_using_speak")  # pending after one try
     send_pending_commands(call.pk)  # the second try fails for good: the apology goes out
@@ -166,7 +166,7 @@ def test_each_retryable_fault_ends_in_the_apology(api, classic, caller, fault, n
         api.enqueue(action="gather_using_speak", **fault)
     event = answered(caller, api)
 
-    countdowns = through_the_queue(lambda: process_event(event.pk), Call.objects.get().pk)
+    countdowns = through_the_queue(lambda: process_stored_event(event.pk), Call.objects.get().pk)
 
     assert len(countdowns) == 2  # MAX_RETRIES: two resends after the first try
     assert sent(api) == ["answer", *["gather_using_speak"] * 3, "speak"]
@@ -186,7 +186,7 @@ def test_a_rate_limit_reset_far_off_falls_back_at_once(api, classic, caller):
     )
     event = answered(caller, api)
 
-    process_event(event.pk)  # no RetryLater: 30 s is past RETRY_GIVE_UP_SECONDS (5)
+    process_stored_event(event.pk)  # no RetryLater: 30 s is past RETRY_GIVE_UP_SECONDS (5)
 
     assert sent(api) == ["answer", "gather_using_speak", "speak"]
     assert Command.objects.get(action="gather_using_speak").note == (
@@ -206,7 +206,7 @@ def test_the_give_up_wait_is_a_setting(api, classic, caller, ivr_settings_for, g
     event = answered(caller, api)
 
     with pytest.raises(RetryLater) as later:
-        process_event(event.pk)
+        process_stored_event(event.pk)
 
     assert later.value.countdown == 30.0
     assert sent(api) == ["answer", "gather_using_speak"]
@@ -220,7 +220,7 @@ def test_a_menu_telnyx_would_refuse_gets_the_apology(api, caller):
     classic_with(bad_prompt=_prompt_language)
     event = answered(caller, api)
 
-    process_event(event.pk)
+    process_stored_event(event.pk)
 
     assert sent(api) == ["answer", "speak"]  # the gather never left
     gather = Command.objects.get(action="gather_using_speak")
@@ -241,7 +241,7 @@ def test_an_apology_telnyx_would_refuse_too_hangs_up(api, caller):
     classic_with(bad_menu=menu_language)
     event = answered(caller, api)
 
-    process_event(event.pk)
+    process_stored_event(event.pk)
 
     assert sent(api) == ["answer", "hangup"]
     assert Command.objects.get(action="speak").note == (
@@ -254,7 +254,7 @@ def test_when_everything_fails_the_fallback_stops(api, classic, caller):
     api.set_default(status=500, body=DOWN)
     event = answered(caller, api)
 
-    through_the_queue(lambda: process_event(event.pk), Call.objects.get().pk)
+    through_the_queue(lambda: process_stored_event(event.pk), Call.objects.get().pk)
 
     assert sent(api) == [
         "answer",
@@ -289,7 +289,7 @@ def test_the_fallback_can_transfer_to_a_person(api, caller):
     api.enqueue(status=500, action="gather_using_speak", body=DOWN)
     api.enqueue(status=500, action="gather_using_speak", body=DOWN)
     event = answered(caller, api)
-    through_the_queue(lambda: process_event(event.pk), Call.objects.get().pk)
+    through_the_queue(lambda: process_stored_event(event.pk), Call.objects.get().pk)
     speak = api.requests[-1].json
     assert speak["payload"] == "One moment, we are putting you through."
 
@@ -309,7 +309,7 @@ def test_call_already_ended_needs_no_fallback(api, classic, caller):
     )
     event = answered(caller, api)
 
-    process_event(event.pk)
+    process_stored_event(event.pk)
 
     assert sent(api) == ["answer", "gather_using_speak"]
     assert Call.objects.get().status == "ended"
@@ -323,7 +323,7 @@ def test_the_calls_page_shows_what_the_fallback_did(api, classic, caller, admin_
     api.enqueue(status=500, action="gather_using_speak", body=DOWN)
     event = answered(caller, api)
     call = Call.objects.get()
-    through_the_queue(lambda: process_event(event.pk), call.pk)
+    through_the_queue(lambda: process_stored_event(event.pk), call.pk)
     caller.reply_to(api.requests[-1].json, "call.speak.ended", status="completed")
 
     entries = {entry.title: entry for entry in call_timeline(call) if entry.kind == "command"}

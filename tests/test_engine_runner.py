@@ -15,7 +15,7 @@ from telnyx_ivr import signals
 from telnyx_ivr.engine.runner import (
     RetryLater,
     command_id_for,
-    process_event,
+    process_stored_event,
     send_pending_commands,
 )
 from telnyx_ivr.menus.io import import_definition
@@ -89,7 +89,7 @@ def test_reprocessing_every_event_sends_nothing_new(api, classic, caller):
     call_before = Call.objects.get()
 
     WebhookEvent.objects.update(status="pending")
-    process_event(answer.pk)
+    process_stored_event(answer.pk)
 
     assert len(api.requests) == requests_before
     assert Command.objects.count() == commands_before
@@ -105,7 +105,7 @@ def test_a_redelivered_task_sends_what_a_dead_worker_left_pending(api, classic, 
     Command.objects.filter(pk=command.pk).update(
         status="pending", params={}, sent_at=None, attempts=0
     )
-    process_event(initiated.pk)
+    process_stored_event(initiated.pk)
     assert [r.action for r in api.requests] == ["answer", "answer"]
     assert api.requests[0].json["command_id"] == api.requests[1].json["command_id"]
     assert Command.objects.get().status == "sent"
@@ -123,7 +123,7 @@ def test_events_of_a_call_are_applied_in_the_order_they_occurred(api, classic, c
     answered_time = WebhookEvent.objects.get(pk=answered.pk).occurred_at
     assert hangup.occurred_at > answered_time
 
-    process_event(hangup.pk)  # the worker holding the call applies both, oldest first
+    process_stored_event(hangup.pk)  # the worker holding the call applies both, oldest first
 
     statuses = dict(WebhookEvent.objects.values_list("event_type", "status"))
     assert statuses["call.answered"] == statuses["call.hangup"] == "processed"
@@ -139,7 +139,7 @@ def test_a_batch_that_applies_cleanly_takes_no_savepoint(api, classic, caller):
     hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
 
     with CaptureQueriesContext(connection) as queries:
-        process_event(hangup.pk)
+        process_stored_event(hangup.pk)
 
     assert [q["sql"] for q in queries if "SAVEPOINT" in q["sql"].upper()] == []
     statuses = WebhookEvent.objects.filter(pk__in=[answered.pk, hangup.pk])
@@ -157,7 +157,7 @@ def test_a_task_whose_call_is_held_leaves_its_event_to_the_holder(api, classic, 
 
     def hold_the_call():  # a worker whose send to Telnyx takes a while
         try:
-            process_event(answered.pk)
+            process_stored_event(answered.pk)
         finally:
             connection.close()
 
@@ -171,7 +171,7 @@ def test_a_task_whose_call_is_held_leaves_its_event_to_the_holder(api, classic, 
         wait_for(lambda: api.requests_for("gather_using_speak"), message="the holder's send")
         hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
 
-        left = process_event(hangup.pk, skip_held_call=True)  # as a queue task does
+        left = process_stored_event(hangup.pk, skip_held_call=True)  # as a queue task does
         assert left.status == "pending"  # it did not wait for the lock
         holder.join(timeout=20)
     finally:
@@ -217,7 +217,7 @@ def test_a_server_error_is_retried_through_the_queue_with_the_same_command_id(ap
     caller.deliver("call.initiated", direction="incoming", process=False)
     event = WebhookEvent.objects.get()
     with pytest.raises(RetryLater) as later:
-        process_event(event.pk)
+        process_stored_event(event.pk)
     assert later.value.countdown > 0
     command = Command.objects.get()
     assert (command.status, command.attempts, command.http_status) == ("pending", 1, 503)
@@ -237,7 +237,7 @@ def test_gives_up_after_the_configured_retries(api, classic, caller, ivr_setting
     caller.deliver("call.initiated", direction="incoming", process=False)
     event = WebhookEvent.objects.get()
     with pytest.raises(RetryLater) as later:
-        process_event(event.pk)
+        process_stored_event(event.pk)
     # The answer's last allowed attempt fails for good; the fallback's hangup fails once.
     with pytest.raises(RetryLater):
         send_pending_commands(later.value.call_pk)

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
-from telnyx_ivr.engine.runner import process_event
+from telnyx_ivr.engine.runner import process_stored_event
 from telnyx_ivr.models import Call, Command, WebhookEvent
 from telnyx_ivr.reprocessing import describe
 
@@ -92,7 +92,7 @@ def test_an_event_refused_in_a_batch_fails_alone_and_the_later_ones_apply(api, c
     hangup = caller.deliver("call.hangup", process=False, hangup_cause="normal_clearing")
 
     with commands_refused():  # call.answered stores a gather; call.hangup stores nothing
-        process_event(hangup.pk)  # one worker applies both, oldest first
+        process_stored_event(hangup.pk)  # one worker applies both, oldest first
 
     answered.refresh_from_db()
     hangup.refresh_from_db()

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from telnyx_ivr import dispatch
 from telnyx_ivr.dispatch import Publisher, rescue
+from telnyx_ivr.engine.runner import RetryLater, process_stored_event
 from telnyx_ivr.models import Command, WebhookEvent
-from telnyx_ivr.processing import RetryLater, process_stored_event
 
 pytestmark = pytest.mark.django_db
 

@@ -48,7 +48,7 @@ class RetryLater(Exception):
     countdown: float
 
 
-def process_event(event_pk, *, queue_wait_ms=None, skip_held_call=False):
+def process_stored_event(event_pk, *, queue_wait_ms=None, skip_held_call=False):
     """Apply a stored event (and any other pending event of its call), then send commands.
 
     ``skip_held_call`` (the queue's tasks): when another worker holds the event's call, leave
