@@ -298,7 +298,7 @@ def _claim(queryset, now):
 
 def rescue(now=None):
     """Process stale events and send stranded commands here and now; returns how many."""
-    from .engine.runner import RetryLater, process_stored_event, send_pending_commands
+    from .calls.runner import RetryLater, process_stored_event, send_pending_commands
 
     now = now or timezone.now()
     done = 0

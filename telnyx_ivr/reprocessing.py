@@ -19,8 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from .calls.runner import RetryLater, process_stored_event
 from .dispatch import enqueue
-from .engine.runner import RetryLater, process_stored_event
 from .models import Command, WebhookEvent
 
 logger = logging.getLogger("telnyx_ivr.reprocessing")

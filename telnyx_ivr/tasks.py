@@ -8,8 +8,8 @@ from django.db import OperationalError
 
 from .analytics.rollups import roll_up
 from .calls.retention import prune, retention_days
+from .calls.runner import RetryLater, process_stored_event, send_pending_commands
 from .dispatch import rescue
-from .engine.runner import RetryLater, process_stored_event, send_pending_commands
 
 logger = logging.getLogger("telnyx_ivr.tasks")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from telnyx_ivr.engine.runner import process_stored_event
+from telnyx_ivr.calls.runner import process_stored_event
 from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import WebhookEvent
 from telnyx_ivr.testing import event_body

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from telnyx_ivr.calls.timeline import call_timeline
-from telnyx_ivr.engine.runner import (
+from telnyx_ivr.calls.runner import (
     RetryLater,
     fallback_command_id,
     process_stored_event,
     send_pending_commands,
 )
+from telnyx_ivr.calls.timeline import call_timeline
 from telnyx_ivr.menus.io import import_definition
 from telnyx_ivr.models import Call, CallStep, Command, WebhookEvent
 

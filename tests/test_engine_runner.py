@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from telnyx_ivr import signals
-from telnyx_ivr.engine.runner import (
+from telnyx_ivr.calls.runner import (
     RetryLater,
     command_id_for,
     process_stored_event,

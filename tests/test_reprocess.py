@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
-from telnyx_ivr.engine.runner import process_stored_event
+from telnyx_ivr.calls.runner import process_stored_event
 from telnyx_ivr.models import Call, Command, WebhookEvent
 from telnyx_ivr.reprocessing import describe
 

@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from telnyx_ivr import dispatch
+from telnyx_ivr.calls.runner import RetryLater, process_stored_event
 from telnyx_ivr.dispatch import Publisher, rescue
-from telnyx_ivr.engine.runner import RetryLater, process_stored_event
 from telnyx_ivr.models import Command, WebhookEvent
 
 pytestmark = pytest.mark.django_db

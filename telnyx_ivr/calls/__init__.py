@@ -1,1 +1,2 @@
-"""Reading the call log: a call's timeline of events and commands."""
+"""A call's database and network side: the runner that applies its events and sends its
+commands, its call log (timeline, lanes, retention) and host actions on a live call."""

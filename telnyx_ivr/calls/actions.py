@@ -14,15 +14,15 @@ import uuid
 from django.db import transaction
 
 from ..engine import core
-from ..engine.runner import (
+from ..engine.state import CallState
+from ..models import Call, Command
+from ..telnyx.client import redact_body
+from .runner import (
     COMMAND_ID_NAMESPACE,
     RetryLater,
     apply_waiting,
     send_pending_commands,
 )
-from ..engine.state import CallState
-from ..models import Call, Command
-from ..telnyx.client import redact_body
 
 
 class ActionRefused(Exception):

@@ -21,13 +21,13 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from ..analytics.outcomes import classify, exit_of
-from ..calls.context import call_context
+from ..engine import core
+from ..engine.state import ENDED, NOT_LOOKED_UP, CallState, EventFacts
 from ..menus.matching import find_menu_version
 from ..models import Call, CallStep, Command, WebhookEvent
 from ..telnyx.client import get_client, redact_body
 from ..telnyx.errors import CallAlreadyEndedError, CommandValidationError, TelnyxError
-from . import core
-from .state import ENDED, NOT_LOOKED_UP, CallState, EventFacts
+from .context import call_context
 
 logger = logging.getLogger("telnyx_ivr.engine")
 
