@@ -4,7 +4,7 @@ Parameter names, types, enumerations, ranges and limits come from Telnyx's Voice
 the gather and AI-assistant commands (their OpenAPI pages and Python/curl guides). ``answer``,
 ``transfer``, ``hangup``, ``speak``, ``playback_start`` and ``playback_stop`` are only named
 there (with their required parameters), so their optional parameters come from Telnyx's public
-API reference; ``CommandSpec.source`` says which for each command.
+API reference; ``CommandDefinition.source`` says which for each command.
 
 ``validate(action, params)`` raises ``CommandValidationError`` naming the parameter (a path such
 as ``assistant.tools[0].webhook.url``) and the rule; unknown top-level parameters are refused so
@@ -51,7 +51,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class CommandSpec:
+class CommandDefinition:
     """A command: its parameters, required ones, exclusive groups, and the webhooks it causes."""
 
     action: str
@@ -354,7 +354,7 @@ def _overlay_targets_self(action, params):
 COMMANDS = {
     spec.action: spec
     for spec in [
-        CommandSpec(
+        CommandDefinition(
             action="answer",
             summary="Answer an incoming call; needed before any other command on it.",
             webhooks=("call.answered",),
@@ -381,7 +381,7 @@ COMMANDS = {
             },
             source=PUBLIC_REFERENCE,
         ),
-        CommandSpec(
+        CommandDefinition(
             action="gather",
             summary="Collect DTMF digits, without playing anything.",
             webhooks=("call.dtmf.received", "call.gather.ended"),
@@ -393,7 +393,7 @@ COMMANDS = {
             },
             checks=(_digits_in_order,),
         ),
-        CommandSpec(
+        CommandDefinition(
             action="gather_using_audio",
             summary="Play an audio file until the caller enters the digits wanted.",
             webhooks=(
@@ -414,7 +414,7 @@ COMMANDS = {
             exclusive=(("audio_url", "media_name"), ("invalid_audio_url", "invalid_media_name")),
             checks=(_digits_in_order,),
         ),
-        CommandSpec(
+        CommandDefinition(
             action="gather_using_speak",
             summary="Speak text (TTS) until the caller enters the digits wanted.",
             webhooks=("call.dtmf.received", "call.gather.ended"),
@@ -433,7 +433,7 @@ COMMANDS = {
             required=("payload", "voice"),
             checks=(_digits_in_order,),
         ),
-        CommandSpec(
+        CommandDefinition(
             action="gather_using_ai",
             summary="Let a voice assistant collect the fields a JSON Schema describes.",
             webhooks=(
@@ -462,13 +462,13 @@ COMMANDS = {
             required=("parameters",),
             returns=("result", "conversation_id"),
         ),
-        CommandSpec(
+        CommandDefinition(
             action="gather_stop",
             summary="Stop the current gather.",
             webhooks=("call.gather.ended",),
             params=COMMON,
         ),
-        CommandSpec(
+        CommandDefinition(
             action="ai_assistant_start",
             summary="Start an AI assistant that converses on the call.",
             webhooks=(
@@ -487,13 +487,13 @@ COMMANDS = {
             },
             returns=("result", "conversation_id"),
         ),
-        CommandSpec(
+        CommandDefinition(
             action="ai_assistant_stop",
             summary="Stop the AI assistant on the call.",
             webhooks=(),
             params=COMMON,
         ),
-        CommandSpec(
+        CommandDefinition(
             action="ai_assistant_add_messages",
             summary="Add messages to the AI assistant's conversation on the call.",
             webhooks=(),
@@ -502,7 +502,7 @@ COMMANDS = {
                 "messages": _messages(("user", "assistant", "tool", "system", "developer")),
             },
         ),
-        CommandSpec(
+        CommandDefinition(
             action="speak",
             summary="Speak text (TTS) on the call; consecutive speaks queue.",
             webhooks=("call.speak.started", "call.speak.ended"),
@@ -521,7 +521,7 @@ COMMANDS = {
             required=("payload", "voice"),
             source=f"{REFERENCE} (required) and {PUBLIC_REFERENCE} (optional)",
         ),
-        CommandSpec(
+        CommandDefinition(
             action="playback_start",
             summary="Play an audio file (URL, stored media or base64 content) on the call.",
             webhooks=("call.playback.started", "call.playback.ended"),
@@ -542,14 +542,14 @@ COMMANDS = {
             checks=(_overlay_targets_self,),
             source=f"{REFERENCE} (required) and {PUBLIC_REFERENCE} (optional)",
         ),
-        CommandSpec(
+        CommandDefinition(
             action="playback_stop",
             summary="Stop audio playing on the call.",
             webhooks=("call.playback.ended",),
             params={**COMMON, "overlay": BOOLEAN, "stop": STRING},
             source=PUBLIC_REFERENCE,
         ),
-        CommandSpec(
+        CommandDefinition(
             action="transfer",
             summary="Dial a new destination and bridge the caller to it when it answers.",
             webhooks=("call.initiated", "call.bridged", "call.answered", "call.hangup"),
@@ -592,7 +592,7 @@ COMMANDS = {
             exclusive=(("audio_url", "media_name"),),
             source=f"{REFERENCE} (required) and {PUBLIC_REFERENCE} (optional)",
         ),
-        CommandSpec(
+        CommandDefinition(
             action="hangup",
             summary="Hang up the call.",
             webhooks=("call.hangup",),
@@ -712,7 +712,7 @@ def _describe_type(value):
 
 
 def get_spec(action):
-    """The CommandSpec for ``action``; CommandValidationError for an unknown one."""
+    """The CommandDefinition for ``action``; CommandValidationError for an unknown one."""
     try:
         return COMMANDS[action]
     except (KeyError, TypeError):
