@@ -5,7 +5,9 @@ step can be inspected. tests/test_engine_integration.py runs the same through a 
 """
 
 import json
+import logging
 import threading
+import warnings
 
 import pytest
 from django.db import connection
@@ -24,6 +26,7 @@ from telnyx_ivr.telnyx import client_state
 
 from .call_fixtures import CCID, EXAMPLES, Caller
 from .conftest import wait_for
+from .docs_examples import blocks
 from .services import require_postgres
 
 pytestmark = pytest.mark.django_db
@@ -279,6 +282,88 @@ def test_signals_for_host_projects(api, classic, caller):
     assert (step["node"], step["digits"], step["outcome"]) == ("main", "2", "valid")
     assert seen[-1][2]["hangup_cause"] == "normal_clearing"
     assert {ccid for _, ccid, _ in seen} == {CCID}
+
+
+def test_call_signals_carry_one_typed_event(api, classic, caller):
+    seen = []
+
+    def receiver(sender, call, event, **kwargs):
+        seen.append((call, event))
+
+    names = ("call_started", "step_completed", "ai_gather_completed", "call_ended")
+    for name in names:
+        getattr(signals, name).connect(receiver)
+    try:
+        caller.deliver("call.initiated", direction="incoming")
+        caller.reply_to(api.requests[-1].json, "call.answered")
+        caller.reply_to(api.requests[-1].json, "call.gather.ended", digits="2", status="valid")
+        caller.deliver("call.hangup", hangup_cause="normal_clearing", hangup_source="callee")
+    finally:
+        for name in names:
+            getattr(signals, name).disconnect(receiver)
+    started, *steps, ended = (event for _, event in seen)
+    assert isinstance(started, signals.CallStarted)
+    assert (started.from_number, started.to_number) == ("+15550001111", "+15550002222")
+    assert (started.call_control_id, started.direction) == (CCID, "incoming")
+    main = next(step for step in steps if step.node == "main")
+    assert isinstance(main, signals.StepCompleted)
+    assert (main.digits, main.outcome, main.node_kind) == ("2", "valid", "speak_menu")
+    assert isinstance(ended, signals.CallEnded)
+    assert (ended.hangup_cause, ended.hangup_source, ended.reason) == (
+        "normal_clearing",
+        "callee",
+        "",
+    )
+    assert all(event.call is call for call, event in seen)
+
+
+def test_a_receiver_naming_the_old_keyword_arguments_is_warned_and_still_served(
+    api, classic, caller
+):
+    heard = []
+
+    def old_style(sender, call, node, outcome, **kwargs):
+        heard.append((node, outcome))
+
+    def new_style(sender, call, event, **kwargs):
+        heard.append(event.node)
+
+    with pytest.warns(DeprecationWarning, match=r"node, outcome from telnyx_ivr's step_comp"):
+        signals.step_completed.connect(old_style)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        signals.step_completed.connect(new_style)
+    try:
+        caller.deliver("call.initiated", direction="incoming")
+        caller.reply_to(api.requests[-1].json, "call.answered")
+        caller.reply_to(api.requests[-1].json, "call.gather.ended", digits="2", status="valid")
+    finally:
+        signals.step_completed.disconnect(old_style)
+        signals.step_completed.disconnect(new_style)
+    assert ("main", "valid") in heard
+    assert "main" in heard
+
+
+def test_the_guides_receivers_hear_a_call(api, classic, caller, caplog):
+    # docs/integration.md's receivers module, as written, connected for one call.
+    (block,) = [b for b in blocks("docs/integration.md", "python") if "ivr_receivers" in b.code]
+    connected = {name: getattr(signals, name).receivers[:] for name in ("call_ended",)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the guide's receivers use no deprecated argument
+        namespace = {"__name__": "docs_ivr_receivers"}
+        exec(compile(block.code, block.where, "exec"), namespace)  # noqa: S102 (our own docs)
+    caplog.set_level(logging.INFO, logger="docs_ivr_receivers")
+    try:
+        caller.deliver("call.initiated", direction="incoming")
+        caller.deliver("call.hangup", hangup_cause="normal_clearing", hangup_source="caller")
+    finally:
+        signals.webhook_event_processed.disconnect(namespace["on_event"])
+        signals.ai_gather_completed.disconnect(namespace["on_intake"])
+        signals.call_ended.disconnect(namespace["on_call_ended"])
+    assert signals.call_ended.receivers == connected["call_ended"]
+    said = [record.getMessage() for record in caplog.records]
+    assert f"Call {CCID} hung up" in said
+    assert "Call from +15550001111 ended: normal_clearing" in said
 
 
 def test_publishing_during_a_call_keeps_the_call_on_its_version(api, classic, caller):

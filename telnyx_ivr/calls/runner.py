@@ -582,7 +582,7 @@ def _send_signals(signals):
     for name, call, data in signals:
         signal = getattr(ivr_signals, name, None)
         if signal is not None:
-            signal.send(sender=Call, call=call, **data)
+            signal.send_event(Call, call, data)
 
 
 def _text(value):
