@@ -331,12 +331,9 @@ def rescue(now=None):
 
 
 def _schedule_retry(later):
-    from .tasks import schedule_retry
+    from .tasks import schedule_retry  # tasks imports this module
 
-    try:
-        schedule_retry(later)
-    except Exception as exc:  # no broker: the command's retry_at brings it back here
-        logger.warning("Could not queue a retry of call %s: %s", later.call_pk, exc)
+    schedule_retry(later)
 
 
 class Rescuer(threading.Thread):

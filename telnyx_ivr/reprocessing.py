@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from .calls.runner import RetryLater, process_stored_event
 from .dispatch import enqueue
 from .models import Command, WebhookEvent
+from .tasks import schedule_retry
 
 logger = logging.getLogger("telnyx_ivr.reprocessing")
 
@@ -140,7 +141,7 @@ def reprocess(event, *, force=False, dry_run=False):
     try:
         process_stored_event(event.pk)
     except RetryLater as later:
-        _schedule_retry(later)
+        schedule_retry(later)
     except Exception as exc:  # reported for this event; the others are still tried
         problem = _one_line(f"{type(exc).__name__}: {exc}")
     event.refresh_from_db()
@@ -212,15 +213,6 @@ def _sending(event, sent_before, problem):
     elif problem:
         parts.append(f"then: {problem}")
     return "".join(f"; {part}" for part in parts)
-
-
-def _schedule_retry(later):
-    from .tasks import schedule_retry
-
-    try:
-        schedule_retry(later)
-    except Exception as exc:  # no broker: the command stays pending, which a rescue finds
-        logger.warning("Could not queue a retry of call %s: %s", later.call_pk, exc)
 
 
 # --- processing again, through the queue (the admin) ----------------------------------------

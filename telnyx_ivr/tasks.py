@@ -65,8 +65,15 @@ def requeue_stale_events():
 
 
 def schedule_retry(later):
-    """Send a call's pending commands again after ``later.countdown`` seconds, via the queue."""
-    send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+    """Send a call's pending commands again after ``later.countdown`` seconds, via the queue.
+
+    With no broker to queue it on, it only says so: the command is stored pending with its
+    ``retry_at``, which brings it back to a worker's rescue loop when it is due.
+    """
+    try:
+        send_call_commands.apply_async((later.call_pk,), countdown=later.countdown)
+    except Exception as exc:
+        logger.warning("Could not queue a retry of call %s: %s", later.call_pk, exc)
 
 
 @shared_task(ignore_result=True, **DATABASE_RETRY)

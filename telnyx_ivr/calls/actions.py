@@ -16,6 +16,7 @@ from django.db import transaction
 from ..engine import core
 from ..engine.state import CallState
 from ..models import Call, Command
+from ..tasks import schedule_retry
 from ..telnyx.client import redact_body
 from .runner import (
     COMMAND_ID_NAMESPACE,
@@ -67,8 +68,6 @@ def _store_and_send(call, helper):
     try:
         send_pending_commands(call.pk)
     except RetryLater as later:
-        from ..tasks import schedule_retry
-
         schedule_retry(later)
     command.refresh_from_db()
     return command
