@@ -252,19 +252,12 @@ def test_gives_up_after_the_configured_retries(api, classic, caller, ivr_setting
     assert "giving up" in hangup.note
 
 
-def test_signals_for_host_projects(api, classic, caller):
-    seen = []
+CALL_SIGNALS = ("call_started", "step_completed", "ai_gather_completed", "call_ended")
 
-    def record(name):
-        def receiver(sender, call, **kwargs):
-            seen.append((name, call.call_control_id, kwargs))
 
-        return receiver
-
-    receivers = {
-        name: record(name)
-        for name in ("call_started", "step_completed", "ai_gather_completed", "call_ended")
-    }
+def listen_to_a_call(api, caller, receivers):
+    """Play a short call (answered, key 2 in the main menu, hung up) with ``receivers`` (by
+    signal name) connected."""
     for name, receiver in receivers.items():
         getattr(signals, name).connect(receiver)
     try:
@@ -275,6 +268,18 @@ def test_signals_for_host_projects(api, classic, caller):
     finally:
         for name, receiver in receivers.items():
             getattr(signals, name).disconnect(receiver)
+
+
+def test_signals_for_host_projects(api, classic, caller):
+    seen = []
+
+    def record(name):
+        def receiver(sender, call, **kwargs):
+            seen.append((name, call.call_control_id, kwargs))
+
+        return receiver
+
+    listen_to_a_call(api, caller, {name: record(name) for name in CALL_SIGNALS})
     names = [name for name, _, _ in seen]
     assert names[0] == "call_started"
     assert names[-1] == "call_ended"
@@ -290,17 +295,7 @@ def test_call_signals_carry_one_typed_event(api, classic, caller):
     def receiver(sender, call, event, **kwargs):
         seen.append((call, event))
 
-    names = ("call_started", "step_completed", "ai_gather_completed", "call_ended")
-    for name in names:
-        getattr(signals, name).connect(receiver)
-    try:
-        caller.deliver("call.initiated", direction="incoming")
-        caller.reply_to(api.requests[-1].json, "call.answered")
-        caller.reply_to(api.requests[-1].json, "call.gather.ended", digits="2", status="valid")
-        caller.deliver("call.hangup", hangup_cause="normal_clearing", hangup_source="callee")
-    finally:
-        for name in names:
-            getattr(signals, name).disconnect(receiver)
+    listen_to_a_call(api, caller, dict.fromkeys(CALL_SIGNALS, receiver))
     started, *steps, ended = (event for _, event in seen)
     assert isinstance(started, signals.CallStarted)
     assert (started.from_number, started.to_number) == ("+15550001111", "+15550002222")
