@@ -108,7 +108,7 @@ def run_call(call_control_id, waits=None, *, skip_held=False):
                 retry = later  # the retry sends every pending command of the call
         _announce(applied.events.values())
         finished.update(applied.events)
-        if not _events_waiting(call_control_id):
+        if not _pending_events(call_control_id).exists():
             break
         waits, skip_held = {}, True  # whoever holds the call now applies them
     if retry is not None:
@@ -119,14 +119,14 @@ def run_call(call_control_id, waits=None, *, skip_held=False):
 def apply_waiting(call_control_id):
     """For whoever has just let go of the call's lock: a queue task that found the call held
     left its event to the holder, so apply (and send) what is pending now."""
-    if _events_waiting(call_control_id):
+    if _pending_events(call_control_id).exists():
         run_call(call_control_id, skip_held=True)
 
 
-def _events_waiting(call_control_id):
+def _pending_events(call_control_id):
     return WebhookEvent.objects.filter(
         call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
-    ).exists()
+    )
 
 
 def _reread(event):
@@ -177,9 +177,7 @@ def _apply_batch(call_control_id, waits, isolate, skip_held):
     if call is None:
         return None
     applied = Applied(call_pk=call.pk, events={}, signals=[], stored_commands=False)
-    pending = WebhookEvent.objects.filter(
-        call_control_id=call_control_id, status=WebhookEvent.Status.PENDING
-    ).order_by("occurred_at", "received_at", "pk")
+    pending = _pending_events(call_control_id).order_by("occurred_at", "received_at", "pk")
     for event in pending:
         if not isolate:
             _apply_one(call, event, waits, applied)
